@@ -1,0 +1,102 @@
+"""trainerbot: teach a language model from a chat — a Discord bot and an embeddable library.
+
+    from trainerbot import create_container, Settings
+    container = create_container(Settings(storage="memory"))
+    answer = await container.answer_message().execute(AnswerRequest(...))
+
+The use cases live in ``trainerbot.core``; the ports in ``trainerbot.ports``; in-memory adapters
+for tests and embedding in ``trainerbot.adapters.memory``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from trainerbot.core.answer_message import AnswerMessage, AnswerRequest, AnswerResult
+from trainerbot.core.archive_files import ArchiveFiles, ArchiveRequest
+from trainerbot.core.cancel_job import CancelJob, CancelJobRequest
+from trainerbot.core.entities import Actor, AudioClip, Source
+from trainerbot.core.errors import TrainerbotError
+from trainerbot.core.get_file import GetFile, GetFileRequest
+from trainerbot.core.link_reply import LinkReply, LinkReplyRequest
+from trainerbot.core.list_jobs import ListJobs, ListJobsRequest
+from trainerbot.core.list_models import ListModels, ListModelsRequest
+from trainerbot.core.record_correction import CorrectionRequest, RecordCorrection
+from trainerbot.core.record_feedback import FeedbackRequest, RecordFeedback
+from trainerbot.core.refresh_job import RefreshJob, RefreshJobRequest
+from trainerbot.core.select_dataset import SelectDataset, SelectDatasetRequest
+from trainerbot.core.show_instructions import ShowInstructions
+from trainerbot.core.speak_reply import SpeakReply, SpeakRequest
+from trainerbot.core.test_model import TestModel, TestRequest
+from trainerbot.core.train_model import TrainModel, TrainRequest
+from trainerbot.core.transcribe_voice import TranscribeRequest, TranscribeVoice
+from trainerbot.core.use_cases import UseCases
+from trainerbot.core.use_model import UseModel, UseModelRequest
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from trainerbot.config import Settings
+    from trainerbot.container import Container
+
+
+def create_container(settings: Settings | None = None) -> Container:
+    """A container wired from ``settings`` (or the environment and ``.env``)."""
+    # Imported here so that `import trainerbot` stays light and builds nothing.
+    from trainerbot.container import create_container as create
+
+    return create(settings)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Settings":
+        from trainerbot.config import Settings
+
+        return Settings
+    raise AttributeError(name)
+
+
+__all__ = [
+    "Actor",
+    "AnswerMessage",
+    "AnswerRequest",
+    "AnswerResult",
+    "ArchiveFiles",
+    "ArchiveRequest",
+    "AudioClip",
+    "CancelJob",
+    "CancelJobRequest",
+    "CorrectionRequest",
+    "FeedbackRequest",
+    "GetFile",
+    "GetFileRequest",
+    "LinkReply",
+    "LinkReplyRequest",
+    "ListJobs",
+    "ListJobsRequest",
+    "ListModels",
+    "ListModelsRequest",
+    "RecordCorrection",
+    "RecordFeedback",
+    "RefreshJob",
+    "RefreshJobRequest",
+    "SelectDataset",
+    "SelectDatasetRequest",
+    "Settings",
+    "ShowInstructions",
+    "Source",
+    "SpeakReply",
+    "SpeakRequest",
+    "TestModel",
+    "TestRequest",
+    "TrainModel",
+    "TrainRequest",
+    "TrainerbotError",
+    "TranscribeRequest",
+    "TranscribeVoice",
+    "UseCases",
+    "UseModel",
+    "UseModelRequest",
+    "__version__",
+    "create_container",
+]

@@ -1,0 +1,5 @@
+"""``python -m trainerbot``."""
+
+from trainerbot.cli import main
+
+raise SystemExit(main())

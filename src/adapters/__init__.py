@@ -1,0 +1,1 @@
+"""Adapters: the outside world behind the ports. Only ``trainerbot.container`` wires them together."""

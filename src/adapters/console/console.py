@@ -1,0 +1,258 @@
+"""The console driving adapter.
+
+It reads lines, runs commands through the use cases and writes plain text: no colour codes, so the
+output of a piped run can be read by other programs. Each command handler only parses, builds the
+request, awaits the use case and formats the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from trainerbot.core.answer_message import AnswerRequest
+from trainerbot.core.archive_files import ArchiveRequest
+from trainerbot.core.cancel_job import CancelJobRequest
+from trainerbot.core.commands import COMMANDS, ParsedCommand, greeting, parse_command, split_command
+from trainerbot.core.entities import Actor
+from trainerbot.core.errors import DatasetInvalid, TrainerbotError
+from trainerbot.core.get_file import GetFileRequest
+from trainerbot.core.list_jobs import ListJobsRequest
+from trainerbot.core.list_models import ListModelsRequest
+from trainerbot.core.record_correction import CorrectionRequest
+from trainerbot.core.record_feedback import FeedbackRequest
+from trainerbot.core.refresh_job import RefreshJobRequest
+from trainerbot.core.select_dataset import SelectDatasetRequest
+from trainerbot.core.test_model import TestRequest
+from trainerbot.core.train_model import TrainRequest
+from trainerbot.core.transcribe_voice import TranscribeRequest
+from trainerbot.core.use_cases import UseCases
+from trainerbot.core.use_model import UseModelRequest
+
+from . import format as fmt
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[ParsedCommand], Awaitable[str]]
+MAX_SHOWN_TEXT_BYTES = 64 * 1024
+
+
+class Console:
+    """Runs trainerbot's command set for one person at a terminal.
+
+    The person at the terminal owns the machine, so they act as a trainer. Plain text is answered
+    by the chat model; every answer shows its id, for ``!correct``.
+    """
+
+    def __init__(
+        self,
+        use_cases: UseCases,
+        *,
+        prefix: str = "!",
+        actor: Actor | None = None,
+        conversation_id: str | None = None,
+    ) -> None:
+        self._uc = use_cases
+        self._prefix = prefix
+        self._actor = actor or Actor(id="console", name="console user", can_train=True)
+        self._conversation = conversation_id or f"console-{uuid.uuid4().hex[:8]}"
+        self._handlers: dict[str, Handler] = {
+            "hi": self._hi,
+            "help": self._help,
+            "instruction": self._instruction,
+            "join": self._voice,
+            "leave": self._voice,
+            "train": self._train,
+            "test": self._test,
+            "correct": self._correct,
+            "feedback": self._feedback,
+            "archive": self._archive,
+            "select_dataset": self._select_dataset,
+            "getfile": self._getfile,
+            "transcribe": self._transcribe,
+            "jobs": self._jobs,
+            "cancel": self._cancel,
+            "models": self._models,
+            "use": self._use,
+        }
+        missing = set(COMMANDS) - set(self._handlers)
+        assert not missing, f"console lacks handlers for {missing}"
+
+    async def handle(self, line: str) -> str:
+        """The console's reply to one line of input ("" for a blank line)."""
+        if not line.strip():
+            return ""
+        try:
+            command = split_command(line, self._prefix)
+            if command is None:
+                return await self._answer(line)
+            name, raw = command
+            parsed = parse_command(name, raw, self._prefix)
+            return await self._handlers[parsed.spec.name](parsed)
+        except DatasetInvalid as error:
+            return fmt.dataset_invalid(error)
+        except TrainerbotError as error:
+            return f"error: {error}"
+        except Exception:
+            log.exception("unexpected failure handling a console command")
+            return "error: something went wrong inside trainerbot; the details are in the log."
+
+    async def run(self, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+        """Read lines until end of input. Shows a prompt only when talking to a person."""
+        stdin = stdin or sys.stdin
+        stdout = stdout or sys.stdout
+        interactive = stdin.isatty() and stdout.isatty()
+        if interactive:
+            stdout.write(f"trainerbot console — type {self._prefix}help, or Ctrl-D to leave.\n")
+        while True:
+            if interactive:
+                stdout.write("you> ")
+                stdout.flush()
+            # Reading a terminal blocks; do it off the event loop.
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                break
+            reply = await self.handle(line.rstrip("\n"))
+            if reply:
+                stdout.write(reply + "\n")
+                stdout.flush()
+        if interactive:
+            stdout.write("\n")
+        return 0
+
+    # --- plain messages ---------------------------------------------------------------------
+
+    async def _answer(self, text: str) -> str:
+        message_id = f"m{uuid.uuid4().hex[:8]}"
+        result = await self._uc.answer_message.execute(
+            AnswerRequest(
+                conversation_id=self._conversation,
+                author=self._actor,
+                text=text,
+                message_id=message_id,
+            )
+        )
+        return f"{result.reply}\n  [answer {message_id} — to fix it: {self._prefix}correct {message_id} <right answer>]"
+
+    # --- commands ---------------------------------------------------------------------------
+
+    async def _hi(self, command: ParsedCommand) -> str:
+        return greeting(self._actor.name)
+
+    async def _help(self, command: ParsedCommand) -> str:
+        return fmt.help_text(self._prefix, command.text("command"))
+
+    async def _instruction(self, command: ParsedCommand) -> str:
+        return (await self._uc.show_instructions.execute()).text
+
+    async def _voice(self, command: ParsedCommand) -> str:
+        return "Voice channels exist only in Discord; run the bot with a Discord token to use them."
+
+    async def _train(self, command: ParsedCommand) -> str:
+        result = await self._uc.train_model.execute(
+            TrainRequest(
+                actor=self._actor,
+                data=command.text("data"),
+                data_dir=command.text("data_dir"),
+                positive=command.flag("positive"),
+                method=command.text("method"),
+                include_corrections=bool(command.flag("corrections")),
+                name=command.text("name"),
+            )
+        )
+        return fmt.train_result(result)
+
+    async def _test(self, command: ParsedCommand) -> str:
+        result = await self._uc.test_model.execute(
+            TestRequest(
+                actor=self._actor,
+                data=command.text("data"),
+                dataset=command.text("dataset"),
+                model=command.text("model"),
+                baseline=command.text("baseline"),
+            )
+        )
+        return fmt.test_result(result)
+
+    async def _correct(self, command: ParsedCommand) -> str:
+        result = await self._uc.record_correction.execute(
+            CorrectionRequest(
+                actor=self._actor,
+                message_id=command.text("message_id") or "",
+                text=command.text("text") or "",
+            )
+        )
+        return f"Thanks — correction {result.correction.id} recorded; it will be used in training."
+
+    async def _feedback(self, command: ParsedCommand) -> str:
+        result = await self._uc.record_feedback.execute(
+            FeedbackRequest(actor=self._actor, text=command.text("text") or "")
+        )
+        return f"Thanks — feedback {result.feedback.id} recorded."
+
+    async def _archive(self, command: ParsedCommand) -> str:
+        result = await self._uc.archive_files.execute(
+            ArchiveRequest(actor=self._actor, folder=command.text("folder") or "")
+        )
+        return fmt.archive(result.archive)
+
+    async def _select_dataset(self, command: ParsedCommand) -> str:
+        result = await self._uc.select_dataset.execute(
+            SelectDatasetRequest(
+                actor=self._actor,
+                folder=command.text("folder") or "",
+                positive=command.flag("positive"),
+            )
+        )
+        return (
+            f"Selected dataset {result.dataset.name}: {result.report.summary()}\n"
+            f"{fmt.archive(result.archive)}\n"
+            f"{self._prefix}train with no data now trains on it."
+        )
+
+    async def _getfile(self, command: ParsedCommand) -> str:
+        result = await self._uc.get_file.execute(
+            GetFileRequest(actor=self._actor, path=command.text("path") or "")
+        )
+        return fmt.file_content(result.file, MAX_SHOWN_TEXT_BYTES)
+
+    async def _transcribe(self, command: ParsedCommand) -> str:
+        result = await self._uc.transcribe_voice.execute(
+            TranscribeRequest(path=command.text("path"), actor=self._actor)
+        )
+        if not result.heard_anything:
+            return f"I heard nothing I could recognise in {result.duration_seconds:.1f} s of audio."
+        return f"Heard ({result.duration_seconds:.1f} s): {result.transcript.text}"
+
+    async def _jobs(self, command: ParsedCommand) -> str:
+        job_id = command.text("job_id")
+        if job_id:
+            refreshed = await self._uc.refresh_job.execute(
+                RefreshJobRequest(actor=self._actor, job_id=job_id)
+            )
+            text = fmt.job(refreshed.job)
+            return f"{text}\n  note: {refreshed.note}" if refreshed.note else text
+        listed = await self._uc.list_jobs.execute(ListJobsRequest(actor=self._actor))
+        if not listed.jobs:
+            return f"No training jobs yet. Start one with {self._prefix}train."
+        return "\n".join(fmt.job(j) for j in listed.jobs)
+
+    async def _cancel(self, command: ParsedCommand) -> str:
+        result = await self._uc.cancel_job.execute(
+            CancelJobRequest(actor=self._actor, job_id=command.text("job_id") or "")
+        )
+        return fmt.job(result.job)
+
+    async def _models(self, command: ParsedCommand) -> str:
+        result = await self._uc.list_models.execute(ListModelsRequest(actor=self._actor))
+        return fmt.models(result)
+
+    async def _use(self, command: ParsedCommand) -> str:
+        result = await self._uc.use_model.execute(
+            UseModelRequest(actor=self._actor, model=command.text("model") or "")
+        )
+        return f"Now answering with {result.model} (was {result.previous})."

@@ -1,0 +1,100 @@
+"""Plain-text formatting of use-case results for the console."""
+
+from __future__ import annotations
+
+from trainerbot.core.commands import COMMANDS
+from trainerbot.core.datasets import ValidationReport
+from trainerbot.core.entities import Archive, FileContent, TrainingJob
+from trainerbot.core.errors import DatasetInvalid
+from trainerbot.core.limits import human_bytes
+from trainerbot.core.list_models import ListModelsResult
+from trainerbot.core.test_model import TestResult
+from trainerbot.core.train_model import TrainResult
+
+USAGE_WIDTH = 38
+
+
+def help_text(prefix: str, command: str | None) -> str:
+    if command:
+        spec = COMMANDS.get(command.removeprefix(prefix).lower())
+        if spec is None:
+            return f"error: unknown command {command[:40]}. Type {prefix}help to see the commands."
+        lines = [spec.usage(prefix), f"  {spec.summary}"]
+        lines += [f"  {p.name}: {p.help}" for p in spec.params]
+        if spec.trainer_only:
+            lines.append("  (trainers only)")
+        return "\n".join(lines)
+    lines = ["Commands (trainer-only ones marked *):"]
+    for spec in COMMANDS.values():
+        mark = "*" if spec.trainer_only else " "
+        usage = spec.usage(prefix)
+        if len(usage) > USAGE_WIDTH:
+            lines.append(f" {mark} {usage}\n   {'':<{USAGE_WIDTH}} {spec.summary}")
+        else:
+            lines.append(f" {mark} {usage:<{USAGE_WIDTH}} {spec.summary}")
+    lines.append(f"Anything else is answered by the model. {prefix}help <command> for details.")
+    return "\n".join(lines)
+
+
+def dataset_invalid(error: DatasetInvalid) -> str:
+    report = error.report
+    if isinstance(report, ValidationReport):
+        return "\n".join([f"error: {error}", *(f"  {line}" for line in report.details())])
+    return f"error: {error}"
+
+
+def job(job: TrainingJob) -> str:
+    parts = [
+        f"{job.id}  {job.status.value:<10} {job.trainer:<8} "
+        f"{job.dataset_name}@{job.dataset_version} ({job.example_count} examples)"
+    ]
+    if job.model:
+        parts.append(f"model {job.model}")
+    if job.error:
+        parts.append(f"error: {job.error}")
+    return " — ".join(parts)
+
+
+def train_result(result: TrainResult) -> str:
+    lines = [f"Training job {result.job.id} ({result.job.trainer}): {result.job.status.value}."]
+    lines.append(f"Dataset {result.dataset.name}: {result.report.summary()}")
+    lines += [f"  {line}" for line in result.report.details()]
+    if result.job.model:
+        lines.append(f"Model {result.job.model} is ready: use it with !use {result.job.model}")
+    else:
+        lines.append(f"Follow it with !jobs {result.job.id}")
+    return "\n".join(lines)
+
+
+def test_result(result: TestResult) -> str:
+    lines = [result.report.summary(), *(f"  {line}" for line in result.report.lines())]
+    if result.baseline_report is not None and result.comparison is not None:
+        lines.append(f"Baseline: {result.baseline_report.summary()}")
+        lines.append(result.comparison.summary())
+    return "\n".join(lines)
+
+
+def archive(archive: Archive) -> str:
+    return (
+        f"Archived {archive.source}: {len(archive.files)} files, "
+        f"{human_bytes(archive.total_bytes)} → {archive.path}"
+    )
+
+
+def models(result: ListModelsResult) -> str:
+    lines = []
+    for model in result.models:
+        mark = "→" if model.id == result.active else " "
+        origin = f"trained by {model.trainer} (job {model.job_id})" if model.job_id else "default"
+        lines.append(f" {mark} {model.id}  {origin}")
+    return "\n".join(lines)
+
+
+def file_content(file: FileContent, max_shown: int) -> str:
+    header = f"{file.path} ({human_bytes(len(file.data))})"
+    if len(file.data) <= max_shown:
+        try:
+            return f"{header}\n{file.data.decode('utf-8')}"
+        except UnicodeDecodeError:
+            pass
+    return f"{header}: not shown here (binary or large); it is in the workspace at {file.path}."

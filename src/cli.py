@@ -1,0 +1,180 @@
+"""The ``trainerbot`` command (also ``python -m trainerbot``).
+
+trainerbot              the Discord bot when TRAINERBOT_DISCORD_TOKEN is set, else the console
+trainerbot run          the Discord bot (explains what to set when there is no token)
+trainerbot console      the command set in a terminal (interactive, or piped line by line)
+trainerbot doctor       what is configured and which engines are available; never a secret
+trainerbot train|test|jobs ARGS...   one console command, e.g. `trainerbot train data_dir=x`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import logging
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from pydantic import ValidationError
+
+from trainerbot import __version__
+from trainerbot.adapters.console import Console
+from trainerbot.adapters.unavailable import Unavailable
+from trainerbot.config import Settings
+from trainerbot.container import create_container
+
+log = logging.getLogger("trainerbot")
+
+EXIT_CONFIG = 2
+DISCORD_SETUP_HELP = (
+    "No Discord token: set TRAINERBOT_DISCORD_TOKEN (in the environment or in .env) to the bot "
+    "token from https://discord.com/developers/applications, or run `trainerbot console` to use "
+    "trainerbot in this terminal."
+)
+NO_DISCORD_ADAPTER = (
+    "This build of trainerbot has no Discord adapter yet. Run `trainerbot console` to use the same "
+    "commands in this terminal."
+)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        # Name the setting and the problem, never the value (it may be a secret).
+        problems = "; ".join(
+            f"TRAINERBOT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in error.errors(include_input=False, include_url=False)
+        )
+        raise SystemExit(f"trainerbot: invalid configuration — {problems}") from None
+
+
+async def _console(settings: Settings, stdin: TextIO | None = None) -> int:
+    container = create_container(settings)
+    console = Console(container.use_cases(), prefix=settings.command_prefix)
+    return await console.run(stdin=stdin)
+
+
+async def _one_command(settings: Settings, line: str) -> int:
+    container = create_container(settings)
+    console = Console(container.use_cases(), prefix=settings.command_prefix)
+    reply = await console.handle(line)
+    print(reply)
+    return 1 if reply.startswith("error:") else 0
+
+
+def _run_discord(settings: Settings) -> int:
+    if settings.discord_token is None:
+        print(DISCORD_SETUP_HELP, file=sys.stderr)
+        return EXIT_CONFIG
+    print(NO_DISCORD_ADAPTER, file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def doctor(settings: Settings) -> list[str]:
+    """What is configured and what works — secrets shown only as set / not set."""
+
+    def secret(value: object) -> str:
+        return "set" if value is not None else "not set"
+
+    workspace = settings.workspace.resolve()
+    writable = os.access(workspace if workspace.exists() else workspace.parent, os.W_OK)
+    ffmpeg = str(settings.ffmpeg_path) if settings.ffmpeg_path else None
+    if ffmpeg is None and _available("imageio_ffmpeg"):
+        import imageio_ffmpeg
+
+        ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    container = create_container(settings)
+    trainers = container.trainers()
+
+    def status(adapter: object) -> str:
+        return f"not available — {adapter.reason}" if isinstance(adapter, Unavailable) else "ready"
+
+    lines = [
+        f"trainerbot {__version__} (Python {sys.version.split()[0]})",
+        "configuration:",
+        f"  discord token        {secret(settings.discord_token)}",
+        f"  command prefix       {settings.command_prefix}",
+        f"  trainer role         {settings.trainer_role}",
+        f"  openai api key       {secret(settings.openai_api_key)}",
+        f"  openai base url      {settings.openai_base_url or 'the SDK default'}",
+        f"  chat backend         {settings.resolved_chat_backend} (model {settings.resolved_chat_model})",
+        f"  default trainer      {settings.resolved_trainer}",
+        f"  speech recognition   {settings.resolved_stt_engine} ({settings.language})",
+        f"  text-to-speech       {settings.resolved_tts_engine}",
+        f"  workspace            {workspace} ({'writable' if writable else 'NOT writable'})",
+        f"  storage              {settings.storage}",
+        "engines:",
+        f"  ffmpeg               {ffmpeg if ffmpeg and os.path.exists(ffmpeg) else 'not found'}",
+        f"  chat model           {status(container.chat_model())}",
+        f"  speech recognition   {status(container.speech_to_text())}",
+        f"  text-to-speech       {status(container.text_to_speech())}",
+        f"  audio decoding       {status(container.audio_converter())}",
+    ]
+    lines += [f"  trainer {name:<12} {status(t)}" for name, t in trainers.items()]
+    for module, label in (
+        ("discord", "discord.py"),
+        ("nacl", "PyNaCl (voice)"),
+        ("openai", "openai SDK"),
+        ("speech_recognition", "SpeechRecognition"),
+        ("pocketsphinx", "pocketsphinx (offline speech)"),
+        ("gtts", "gTTS"),
+        ("llama_cpp", "llama-cpp-python (embedded model)"),
+    ):
+        lines.append(f"  {label:<34} {'installed' if _available(module) else 'not installed'}")
+    return lines
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trainerbot", description="Teach a language model from a chat."
+    )
+    parser.add_argument("--version", action="version", version=f"trainerbot {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="start the Discord bot")
+    sub.add_parser("console", help="the commands in this terminal")
+    sub.add_parser("doctor", help="show configuration and available engines")
+    for name in ("train", "test", "jobs"):
+        one = sub.add_parser(name, help=f"run !{name} once, e.g. `trainerbot {name} key=value`")
+        one.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = _settings()
+    _configure_logging(settings.log_level)
+    if args.command == "doctor":
+        print("\n".join(doctor(settings)))
+        return 0
+    if args.command == "run":
+        return _run_discord(settings)
+    if args.command == "console":
+        return asyncio.run(_console(settings))
+    if args.command in ("train", "test", "jobs"):
+        line = f"{settings.command_prefix}{args.command} {shlex.join(args.args)}"
+        return asyncio.run(_one_command(settings, line))
+    # No subcommand: Discord when a token is set, otherwise the console.
+    if settings.discord_token is not None:
+        return _run_discord(settings)
+    return asyncio.run(_console(settings))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

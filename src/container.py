@@ -1,0 +1,250 @@
+"""The composition root: configuration → adapters (chosen by configuration) → use cases.
+
+This is the only module that imports adapters. Nothing is built at import time: providers are
+declarations, and ``create_container(settings)`` binds the settings. Tests and integrators swap any
+adapter with ``container.<name>.override(...)``.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from dependency_injector import containers, providers
+
+from trainerbot.adapters.memory import (
+    InMemoryCorrectionStore,
+    InMemoryDatasetStore,
+    InMemoryFeedbackStore,
+    InMemoryInteractionLog,
+    InMemoryJobStore,
+    InMemoryModelRegistry,
+    InMemoryWorkspace,
+)
+from trainerbot.adapters.storage import (
+    FilesystemDatasetStore,
+    FilesystemWorkspace,
+    JsonlCorrectionStore,
+    JsonlFeedbackStore,
+    JsonlInteractionLog,
+    JsonlJobStore,
+    JsonlModelRegistry,
+)
+from trainerbot.adapters.unavailable import (
+    UnavailableAudioConverter,
+    UnavailableChatModel,
+    UnavailableModelTrainer,
+    UnavailableSpeechToText,
+    UnavailableTextToSpeech,
+    UnavailableVoiceOutput,
+)
+from trainerbot.config import Settings
+from trainerbot.core.answer_message import AnswerMessage
+from trainerbot.core.archive_files import ArchiveFiles
+from trainerbot.core.cancel_job import CancelJob
+from trainerbot.core.get_file import GetFile
+from trainerbot.core.link_reply import LinkReply
+from trainerbot.core.list_jobs import ListJobs
+from trainerbot.core.list_models import ListModels
+from trainerbot.core.record_correction import RecordCorrection
+from trainerbot.core.record_feedback import RecordFeedback
+from trainerbot.core.refresh_job import RefreshJob
+from trainerbot.core.select_dataset import SelectDataset
+from trainerbot.core.show_instructions import ShowInstructions
+from trainerbot.core.speak_reply import SpeakReply
+from trainerbot.core.test_model import TestModel
+from trainerbot.core.train_model import TrainModel
+from trainerbot.core.transcribe_voice import TranscribeVoice
+from trainerbot.core.use_cases import UseCases
+from trainerbot.core.use_model import UseModel
+
+# What this build cannot do yet, said plainly to whoever asks for it.
+NO_OPENAI = (
+    "The OpenAI adapters are not part of this build yet, so nothing can use OpenAI or an "
+    "OpenAI-compatible server."
+)
+NO_LOCAL_CHAT = (
+    "The embedded offline chat model is not part of this build yet, and no OpenAI key or base URL "
+    "is configured, so there is no model to answer with."
+)
+NO_SPEECH = "Speech recognition is not part of this build yet."
+NO_AUDIO = "Audio decoding (ffmpeg) is not part of this build yet."
+NO_TTS = "Text-to-speech is not part of this build yet."
+NO_VOICE = (
+    "Voice channels exist only in Discord, and the Discord adapter is not part of this build yet."
+)
+NO_FEWSHOT = "The fewshot trainer is not part of this build yet."
+NO_LOCAL_TRAINER = "The offline local trainer is not part of this build yet."
+NO_OPENAI_TRAINER = "OpenAI fine-tuning is not part of this build yet."
+
+
+def _default_instructions() -> str:
+    return resources.files("trainerbot.resources").joinpath("instruction.md").read_text("utf-8")
+
+
+class Container(containers.DeclarativeContainer):
+    """Everything trainerbot is made of, wired from ``settings``."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    limits = providers.Singleton(lambda s: s.limits(), settings)
+    default_model = providers.Callable(lambda s: s.resolved_chat_model, settings)
+
+    # --- storage: the workspace on disk, or memory for tests and embedding -------------------
+    _root = settings.provided.workspace
+    _records = providers.Callable(lambda s: s.workspace / "records", settings)
+    storage = settings.provided.storage
+
+    workspace = providers.Selector(
+        storage,
+        filesystem=providers.Singleton(FilesystemWorkspace, _root),
+        memory=providers.Singleton(InMemoryWorkspace),
+    )
+    interactions = providers.Selector(
+        storage,
+        filesystem=providers.Singleton(
+            JsonlInteractionLog, providers.Callable(lambda r: r / "interactions.jsonl", _records)
+        ),
+        memory=providers.Singleton(InMemoryInteractionLog),
+    )
+    corrections = providers.Selector(
+        storage,
+        filesystem=providers.Singleton(
+            JsonlCorrectionStore, providers.Callable(lambda r: r / "corrections.jsonl", _records)
+        ),
+        memory=providers.Singleton(InMemoryCorrectionStore),
+    )
+    feedback = providers.Selector(
+        storage,
+        filesystem=providers.Singleton(
+            JsonlFeedbackStore, providers.Callable(lambda r: r / "feedback.jsonl", _records)
+        ),
+        memory=providers.Singleton(InMemoryFeedbackStore),
+    )
+    jobs = providers.Selector(
+        storage,
+        filesystem=providers.Singleton(
+            JsonlJobStore, providers.Callable(lambda r: r / "jobs.jsonl", _records)
+        ),
+        memory=providers.Singleton(InMemoryJobStore),
+    )
+    models = providers.Selector(
+        storage,
+        filesystem=providers.Singleton(
+            JsonlModelRegistry, providers.Callable(lambda r: r / "models.jsonl", _records)
+        ),
+        memory=providers.Singleton(InMemoryModelRegistry),
+    )
+    datasets = providers.Selector(
+        storage,
+        filesystem=providers.Singleton(FilesystemDatasetStore, _root),
+        memory=providers.Singleton(InMemoryDatasetStore),
+    )
+
+    # --- models, speech and voice: chosen by configuration -----------------------------------
+    chat_model = providers.Selector(
+        providers.Callable(lambda s: s.resolved_chat_backend, settings),
+        openai=providers.Singleton(UnavailableChatModel, NO_OPENAI),
+        local=providers.Singleton(UnavailableChatModel, NO_LOCAL_CHAT),
+    )
+    trainers = providers.Dict(
+        fewshot=providers.Singleton(UnavailableModelTrainer, "fewshot", NO_FEWSHOT),
+        local=providers.Singleton(UnavailableModelTrainer, "local", NO_LOCAL_TRAINER),
+        openai=providers.Singleton(UnavailableModelTrainer, "openai", NO_OPENAI_TRAINER),
+    )
+    audio_converter = providers.Singleton(UnavailableAudioConverter, NO_AUDIO)
+    speech_to_text = providers.Singleton(UnavailableSpeechToText, NO_SPEECH)
+    text_to_speech = providers.Singleton(UnavailableTextToSpeech, NO_TTS)
+    voice_output = providers.Singleton(UnavailableVoiceOutput, NO_VOICE)
+
+    # --- use cases ---------------------------------------------------------------------------
+    answer_message = providers.Singleton(
+        AnswerMessage,
+        chat_model=chat_model,
+        interactions=interactions,
+        models=models,
+        default_model=default_model,
+        system_prompt=settings.provided.system_prompt,
+        limits=limits,
+    )
+    link_reply = providers.Singleton(LinkReply, interactions=interactions)
+    transcribe_voice = providers.Singleton(
+        TranscribeVoice,
+        converter=audio_converter,
+        speech_to_text=speech_to_text,
+        workspace=workspace,
+        language=settings.provided.language,
+        limits=limits,
+    )
+    speak_reply = providers.Singleton(
+        SpeakReply,
+        text_to_speech=text_to_speech,
+        voice=voice_output,
+        language=settings.provided.language,
+        limits=limits,
+    )
+    train_model = providers.Singleton(
+        TrainModel,
+        trainers=trainers,
+        default_trainer=providers.Callable(lambda s: s.resolved_trainer, settings),
+        datasets=datasets,
+        corrections=corrections,
+        jobs=jobs,
+        models=models,
+        workspace=workspace,
+        limits=limits,
+    )
+    test_model = providers.Singleton(
+        TestModel,
+        chat_model=chat_model,
+        datasets=datasets,
+        models=models,
+        default_model=default_model,
+        limits=limits,
+    )
+    record_correction = providers.Singleton(
+        RecordCorrection, interactions=interactions, corrections=corrections, limits=limits
+    )
+    record_feedback = providers.Singleton(
+        RecordFeedback, feedback=feedback, interactions=interactions, limits=limits
+    )
+    archive_files = providers.Singleton(ArchiveFiles, workspace=workspace)
+    select_dataset = providers.Singleton(
+        SelectDataset, workspace=workspace, datasets=datasets, limits=limits
+    )
+    get_file = providers.Singleton(GetFile, workspace=workspace, limits=limits)
+    show_instructions = providers.Singleton(
+        ShowInstructions,
+        workspace=workspace,
+        default_text=providers.Callable(_default_instructions),
+        instruction_path=settings.provided.instruction_file,
+    )
+    list_jobs = providers.Singleton(ListJobs, jobs=jobs)
+    refresh_job = providers.Singleton(RefreshJob, trainers=trainers, jobs=jobs, models=models)
+    cancel_job = providers.Singleton(CancelJob, trainers=trainers, jobs=jobs)
+    list_models = providers.Singleton(ListModels, models=models, default_model=default_model)
+    use_model = providers.Singleton(UseModel, models=models, default_model=default_model)
+
+    use_cases = providers.Singleton(
+        UseCases,
+        answer_message=answer_message,
+        link_reply=link_reply,
+        transcribe_voice=transcribe_voice,
+        speak_reply=speak_reply,
+        train_model=train_model,
+        test_model=test_model,
+        record_correction=record_correction,
+        record_feedback=record_feedback,
+        archive_files=archive_files,
+        select_dataset=select_dataset,
+        get_file=get_file,
+        show_instructions=show_instructions,
+        list_jobs=list_jobs,
+        refresh_job=refresh_job,
+        cancel_job=cancel_job,
+        list_models=list_models,
+        use_model=use_model,
+    )
+
+
+def create_container(settings: Settings | None = None) -> Container:
+    """The public entry for integrators: a container wired from ``settings`` (or the environment)."""
+    return Container(settings=settings if settings is not None else Settings())

@@ -1,0 +1,66 @@
+"""Where datasets come from: uploads and workspace folders, read within the limits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from trainerbot.ports import Workspace
+
+from .errors import EmptyFolder, FileTooLarge, InvalidArgument
+from .limits import Limits, human_bytes
+from .paths import parse_user_path
+
+_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a user attached to a message."""
+
+    filename: str
+    data: bytes
+
+
+def dataset_name(hint: str) -> str:
+    """A safe dataset name from a folder or file name: ``"My reviews.csv"`` → ``"My-reviews"``."""
+    stem = hint.rsplit("/", 1)[-1]
+    if "." in stem.strip("."):
+        stem = stem.rsplit(".", 1)[0]
+    name = _NAME_CHARS.sub("-", stem).strip(".-_")[:64]
+    return name or "dataset"
+
+
+def check_upload(upload: Upload, limits: Limits) -> None:
+    if len(upload.data) > limits.max_upload_bytes:
+        raise FileTooLarge(
+            f"{upload.filename[:80]} is {human_bytes(len(upload.data))}; the limit is "
+            f"{human_bytes(limits.max_upload_bytes)}."
+        )
+
+
+async def read_folder(workspace: Workspace, folder: str, limits: Limits) -> list[tuple[str, bytes]]:
+    """Every file below a workspace folder as ``(path relative to the folder, bytes)``.
+
+    The folder is checked against the workspace rules; no more than ``max_dataset_files`` files
+    and ``max_upload_bytes`` in all are read.
+    """
+    path = parse_user_path(folder)
+    files = await workspace.list_files(path)
+    if not files:
+        raise EmptyFolder(f"The folder {path} has no files.")
+    if len(files) > limits.max_dataset_files:
+        raise InvalidArgument(
+            f"The folder {path} has {len(files)} files; the limit is {limits.max_dataset_files}."
+        )
+    total = sum(f.size for f in files)
+    if total > limits.max_upload_bytes:
+        raise FileTooLarge(
+            f"The folder {path} holds {human_bytes(total)}; the limit is "
+            f"{human_bytes(limits.max_upload_bytes)}."
+        )
+    contents: list[tuple[str, bytes]] = []
+    for file in files:
+        content = await workspace.read_file(file.path, max_bytes=limits.max_upload_bytes)
+        contents.append((file.path.removeprefix(f"{path}/"), content.data))
+    return contents

@@ -1,0 +1,817 @@
+"""Reading training and test data in every supported format, and the validation report.
+
+Formats (chosen by file extension; without a file name, sniffed from the content):
+
+- ``.jsonl`` — one JSON object a line, in any of these shapes:
+  * OpenAI chat: ``{"messages": [{"role": ..., "content": ...}, ...]}``. The prompt is every message
+    before the *last* assistant message; that message's content is the completion. Messages after it
+    are ignored (nothing would learn from them). An assistant message with ``"weight": 0`` is one
+    OpenAI does not train on, so the completion is the last assistant message not weighted 0.
+  * OpenAI preference (DPO): ``{"input": {"messages": [...]}, "preferred_output": [assistant],
+    "non_preferred_output": [assistant]}`` → an example whose ``rejected`` is the non-preferred answer.
+  * prompt/completion: ``{"prompt": "...", "completion": "..."}`` (also ``input``/``output`` and
+    ``question``/``answer``; ``prompt`` may be a list of messages, as ``Example.to_dict`` writes it,
+    with optional ``rejected``, ``wanted`` and ``origin``) → a single-turn chat example.
+  * text/label: ``{"text": "...", "label": "..."}`` → a classification example (integer labels are
+    read as their decimal text).
+- ``.json`` — an array of such objects, one such object, or an object mapping each input string to
+  its expected answer (the original bot's ``!test`` data). Problems name the 1-based item, not a line.
+- ``.csv`` — a header row with ``prompt,completion`` (or ``input,output``, ``question,answer``) or
+  ``text,label`` columns, case-insensitive; other columns are ignored; problems name the CSV line.
+- ``.txt``, ``.md`` or no extension — plain text: one document a non-blank line, or with
+  ``document_per_file`` the whole text as one document. Plain text carries no label, so it needs the
+  ``positive`` flag: ``True`` labels every document POSITIVE, ``False`` NEGATIVE, ``None`` is a problem
+  (unlabelled text teaches nothing). A ``.txt`` file whose content is unmistakably JSON Lines, JSON or
+  CSV with a known header is read as that (a long message pasted into Discord arrives as
+  ``message.txt``), unless ``document_per_file`` is set.
+
+Sniffing without a file name: first non-blank character ``{`` → an object of answers when the whole
+text is one JSON object with no example keys, else JSON Lines when every non-blank line parses, else
+one JSON object when the whole text parses, else JSON Lines (so each bad line is reported); ``[`` →
+a JSON array; a first line that is a CSV header with known columns → CSV; anything else → plain text.
+
+Checks follow OpenAI's fine-tuning data-preparation script: each line that fails one is reported
+with its 1-based line number and produces no example. Allowed roles are system, user and assistant;
+allowed message keys are role, content, name and weight (0 or 1); allowed top-level chat keys are
+messages, tools, parallel_tool_calls and wanted.
+
+The ``positive`` flag: on chat-like examples (chat, prompt/completion, preference) ``False`` marks
+them ``wanted=False`` — what not to say; on labelled data (text/label) it is ignored. A dataset is a
+classification dataset when every example is labelled (text/label or plain text), a chat dataset
+otherwise; mixing both kinds is a problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .entities import NEGATIVE, POSITIVE, ChatMessage, Dataset, Example, Role, Task
+from .errors import DatasetError
+
+NEEDS_LABEL = "plain text needs positive=true or positive=false to label it"
+MIXED_KINDS = "mixes labelled and chat examples"
+UNSUPPORTED_FILE = "skipped: unsupported file type"
+NOT_UTF8 = "not UTF-8 text"
+
+_JSONL, _JSON, _CSV, _TEXT = "jsonl", "json", "csv", "text"
+_BY_EXTENSION = {
+    ".jsonl": _JSONL,
+    ".json": _JSON,
+    ".csv": _CSV,
+    ".txt": _TEXT,
+    ".md": _TEXT,
+    "": _TEXT,
+}
+
+_LABELLED, _CHAT = "labelled", "chat"
+
+_ROLES = frozenset(role.value for role in Role)
+_MESSAGE_KEYS = frozenset({"role", "content", "name", "weight"})
+_CHAT_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "wanted"})
+_PREFERENCE_KEYS = frozenset({"input", "preferred_output", "non_preferred_output", "wanted"})
+_INPUT_KEYS = frozenset({"messages", "tools", "parallel_tool_calls"})
+_LABELLED_KEYS = frozenset({"text", "label"})
+# Extra keys of the prompt/completion shape: what ``Example.to_dict`` writes besides the pair.
+_PAIR_EXTRA_KEYS = frozenset({"rejected", "wanted", "origin"})
+_PAIRS = (("prompt", "completion"), ("input", "output"), ("question", "answer"))
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input: where (line, file) and what, in words a user can act on.
+
+    ``line`` is 1-based, or ``None`` when the problem is not on one line (JSON items name their
+    index in the message instead). ``source`` is the file name for folder datasets.
+    """
+
+    line: int | None
+    message: str
+    source: str = ""
+
+    def __str__(self) -> str:
+        where = " ".join(
+            part for part in (self.source, "" if self.line is None else f"line {self.line}") if part
+        )
+        return f"{where}: {self.message}" if where else self.message
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """The examples read from an input, every problem found in it, and the task they teach."""
+
+    examples: tuple[Example, ...]
+    problems: tuple[Problem, ...]
+    task: Task
+
+
+@dataclass
+class _Collector:
+    """Accumulates what one or more inputs produce, before the task is decided."""
+
+    examples: list[Example] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    kinds: set[str] = field(default_factory=set)
+    unlabelled_text: bool = False
+
+    def merge(self, other: _Collector, source: str) -> None:
+        self.examples.extend(other.examples)
+        self.problems.extend(replace(p, source=source) for p in other.problems)
+        self.kinds |= other.kinds
+        self.unlabelled_text = self.unlabelled_text or other.unlabelled_text
+
+    def finish(self) -> ParseResult:
+        problems = list(self.problems)
+        if self.unlabelled_text:
+            problems.append(Problem(None, NEEDS_LABEL))
+        if {_LABELLED, _CHAT} <= self.kinds:
+            problems.append(Problem(None, MIXED_KINDS))
+        task = Task.CLASSIFICATION if self.kinds == {_LABELLED} else Task.CHAT
+        return ParseResult(tuple(self.examples), tuple(problems), task)
+
+
+# --- entry points ----------------------------------------------------------------------------
+
+
+def decode(data: bytes, name: str) -> str:
+    """``data`` as UTF-8 text (a byte-order mark is dropped); raises ``DatasetError`` otherwise."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DatasetError(f"{name} is not UTF-8 text") from None
+
+
+def parse_text(
+    text: str,
+    *,
+    filename: str | None = None,
+    positive: bool | None = None,
+    document_per_file: bool = False,
+) -> ParseResult:
+    """Read examples from ``text``, in the format its file name or content says (module docstring).
+
+    Never raises for bad data: every problem is in the result, with its line or item number.
+    """
+    return _parse(text, filename, positive, document_per_file).finish()
+
+
+def parse_files(files: Sequence[tuple[str, bytes]], *, positive: bool | None) -> ParseResult:
+    """Read a workspace folder: ``(file name, bytes)`` pairs, each file parsed by its extension.
+
+    Files are read in name order, so the dataset (and its version) does not depend on the order a
+    listing returns. ``.txt``/``.md`` files are one document each. A file with another extension is
+    reported ("skipped: unsupported file type") and so is one that is not UTF-8; the other files are
+    still read. Hidden files (``.DS_Store``, ``.gitkeep``) are skipped silently. Problems carry the
+    file name as ``source``.
+    """
+    total = _Collector()
+    for name, data in sorted(files, key=lambda item: item[0]):
+        basename = name.rsplit("/", 1)[-1]
+        if basename.startswith("."):
+            continue
+        kind = _BY_EXTENSION.get(_extension(name))
+        if kind is None:
+            total.problems.append(Problem(None, UNSUPPORTED_FILE, name))
+            continue
+        try:
+            text = decode(data, name)
+        except DatasetError:
+            total.problems.append(Problem(None, NOT_UTF8, name))
+            continue
+        total.merge(_parse(text, name, positive, document_per_file=kind == _TEXT), source=name)
+    return total.finish()
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+
+def _extension(filename: str) -> str:
+    basename = filename.rsplit("/", 1)[-1]
+    dot = basename.rfind(".")
+    return basename[dot:].lower() if dot > 0 else ""
+
+
+def _parse(
+    text: str, filename: str | None, positive: bool | None, document_per_file: bool
+) -> _Collector:
+    text = text.removeprefix("\ufeff")
+    name = filename or "inline"
+    if filename is None:
+        kind = _sniff(text, strict=False)
+    else:
+        kind = _BY_EXTENSION.get(_extension(filename)) or _sniff(text, strict=False)
+        if kind == _TEXT and _extension(filename) == ".txt" and not document_per_file:
+            kind = _sniff(text, strict=True)
+    collector = _Collector()
+    if kind == _JSONL:
+        _read_jsonl(text, name, positive, collector)
+    elif kind == _JSON:
+        _read_json(text, name, positive, collector)
+    elif kind == _CSV:
+        _read_csv(text, name, positive, collector)
+    else:
+        _read_text(text, name, positive, document_per_file, collector)
+    return collector
+
+
+def _lines(text: str) -> list[str]:
+    # Not str.splitlines: JSON strings may hold a raw U+2028, which splitlines would cut.
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def _sniff(text: str, *, strict: bool) -> str:
+    """The format ``text`` looks like. ``strict`` returns a structured format only when it parses."""
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        whole = _loads(text)
+        # One object of answers (``{"question": "answer"}``) is JSON even when it fits on a line.
+        if isinstance(whole, dict) and _shape(whole) is None:
+            return _JSON
+        if _every_line_is_json(text):
+            return _JSONL
+        if whole is not None:
+            return _JSON
+        return _TEXT if strict else _JSONL
+    if stripped.startswith("["):
+        return _JSON if not strict or _loads(text) is not None else _TEXT
+    first_line = stripped.split("\n", 1)[0]
+    if _csv_columns(first_line) is not None:
+        return _CSV
+    return _TEXT
+
+
+def _loads(text: str) -> object | None:
+    """``text`` parsed as JSON, or ``None`` when it is not JSON (or is ``null``)."""
+    value = _load_json(text)
+    return None if isinstance(value, _BadJson) else value
+
+
+def _every_line_is_json(text: str) -> bool:
+    lines = [line for line in _lines(text) if line.strip()]
+    return bool(lines) and all(not isinstance(_load_json(line), _BadJson) for line in lines)
+
+
+def _csv_columns(header_line: str) -> tuple[str, str] | None:
+    """The (input, answer) column names a CSV header line holds, if it is one."""
+    if "," not in header_line:
+        return None
+    cells = next(csv.reader([header_line]), [])
+    return _pick_columns([cell.strip().lower() for cell in cells])
+
+
+def _pick_columns(columns: Sequence[str]) -> tuple[str, str] | None:
+    for pair in (("text", "label"), *_PAIRS):
+        if pair[0] in columns and pair[1] in columns:
+            return pair
+    return None
+
+
+def _read_jsonl(text: str, name: str, positive: bool | None, out: _Collector) -> None:
+    for number, line in enumerate(_lines(text), start=1):
+        if not line.strip():
+            continue
+        value = _load_json(line)
+        if isinstance(value, _BadJson):
+            out.problems.append(Problem(number, value.message))
+            continue
+        _add_record(value, f"{name} line {number}", positive, out, line=number, item=None)
+
+
+def _read_json(text: str, name: str, positive: bool | None, out: _Collector) -> None:
+    value = _load_json(text)
+    if isinstance(value, _BadJson):
+        out.problems.append(Problem(value.line, value.message))
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value, start=1):
+            _add_record(item, f"{name} item {index}", positive, out, line=None, item=index)
+    elif isinstance(value, dict) and _shape(value) is not None:
+        _add_record(value, f"{name} item 1", positive, out, line=None, item=1)
+    elif isinstance(value, dict):
+        _read_mapping(value, name, positive, out)
+    else:
+        out.problems.append(
+            Problem(None, "a JSON dataset must be an array of examples or an object of answers")
+        )
+
+
+def _read_mapping(
+    value: Mapping[str, Any], name: str, positive: bool | None, out: _Collector
+) -> None:
+    """The original ``!test`` data: ``{"input": "expected answer", ...}``."""
+    out.kinds.add(_CHAT)
+    for index, (prompt, expected) in enumerate(value.items(), start=1):
+        if not prompt.strip():
+            out.problems.append(Problem(None, f"item {index}: empty input"))
+        elif not isinstance(expected, str):
+            out.problems.append(Problem(None, f"item {index}: the answer is not a string"))
+        elif not expected.strip():
+            out.problems.append(Problem(None, f"item {index}: empty answer"))
+        else:
+            out.examples.append(
+                Example.single_turn(
+                    prompt, expected, wanted=positive is not False, origin=f"{name} item {index}"
+                )
+            )
+
+
+@dataclass(frozen=True)
+class _BadJson:
+    line: int | None
+    message: str
+
+
+def _load_json(text: str) -> object:
+    """``text`` parsed as JSON, or a ``_BadJson`` saying why it is not (never raises)."""
+    try:
+        value: object = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return _BadJson(exc.lineno, f"not valid JSON: {exc.msg} at column {exc.colno}")
+    except ValueError:  # the only other one: an integer longer than Python's digit limit
+        return _BadJson(None, "not valid JSON: a number is too long")
+    except RecursionError:
+        return _BadJson(None, "not valid JSON: nested too deeply")
+    return value
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """Each non-blank CSV record with the line it starts on; a malformed record raises ``_CsvError``."""
+    # strict: a stray or unclosed quote is an error, not a cell that swallows the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    last_line = 0
+    while True:
+        number = last_line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _CsvError(number, f"not valid CSV: {exc}") from None
+        last_line = reader.line_num
+        if any(cell.strip() for cell in row):
+            yield number, row
+
+
+class _CsvError(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.problem = Problem(line, message)
+
+
+def _read_csv(text: str, name: str, positive: bool | None, out: _Collector) -> None:
+    rows = _csv_rows(text)
+    try:
+        for header_line, cells in rows:
+            header = [cell.strip().lower() for cell in cells]
+            columns = _pick_columns(header)
+            if columns is None:
+                found = ", ".join(cell for cell in header if cell)
+                out.problems.append(
+                    Problem(
+                        header_line,
+                        "the CSV header needs prompt and completion (or input and output, "
+                        f"question and answer) or text and label columns; it has {found}",
+                    )
+                )
+                return
+            _read_csv_records(rows, header, columns, name, positive, out)
+            return
+    except _CsvError as exc:
+        out.problems.append(exc.problem)
+
+
+def _read_csv_records(
+    rows: Iterator[tuple[int, list[str]]],
+    header: list[str],
+    columns: tuple[str, str],
+    name: str,
+    positive: bool | None,
+    out: _Collector,
+) -> None:
+    labelled = columns == ("text", "label")
+    out.kinds.add(_LABELLED if labelled else _CHAT)
+    positions = [header.index(column) for column in columns]
+    for number, row in rows:
+        if len(row) != len(header):
+            out.problems.append(
+                Problem(number, f"has {len(row)} cells, the header has {len(header)}")
+            )
+            continue
+        first, second = (row[position] for position in positions)
+        empty = [
+            column
+            for column, cell in zip(columns, (first, second), strict=True)
+            if not cell.strip()
+        ]
+        if empty:
+            out.problems.extend(Problem(number, f"empty {column}") for column in empty)
+            continue
+        origin = f"{name} line {number}"
+        if labelled:
+            out.examples.append(Example.single_turn(first.strip(), second.strip(), origin=origin))
+        else:
+            out.examples.append(
+                Example.single_turn(first, second, wanted=positive is not False, origin=origin)
+            )
+
+
+def _read_text(
+    text: str, name: str, positive: bool | None, document_per_file: bool, out: _Collector
+) -> None:
+    out.kinds.add(_LABELLED)
+    if document_per_file:
+        documents = [(name, text.strip())] if text.strip() else []
+    else:
+        documents = [
+            (f"{name} line {number}", line.strip())
+            for number, line in enumerate(_lines(text), start=1)
+            if line.strip()
+        ]
+    if not documents:
+        return
+    if positive is None:
+        out.unlabelled_text = True
+        return
+    label = POSITIVE if positive else NEGATIVE
+    out.examples.extend(
+        Example.single_turn(document, label, origin=origin) for origin, document in documents
+    )
+
+
+# --- records: one JSON object, any shape -----------------------------------------------------
+
+
+def _add_record(
+    value: object,
+    origin: str,
+    positive: bool | None,
+    out: _Collector,
+    *,
+    line: int | None,
+    item: int | None,
+) -> None:
+    """Check one JSON record and add its example, or a problem for each thing wrong with it."""
+    errors: list[str] = []
+    example: Example | None = None
+    if not isinstance(value, dict):
+        errors.append("not a JSON object")
+    else:
+        shape = _shape(value)
+        if shape is None:
+            errors.append(
+                "missing messages (or prompt and completion, text and label, "
+                "input and preferred_output)"
+            )
+        else:
+            out.kinds.add(_LABELLED if shape == "labelled" else _CHAT)
+            example = _SHAPES[shape](value, positive, errors)
+    if errors:
+        prefix = "" if item is None else f"item {item}: "
+        out.problems.extend(Problem(line, prefix + error) for error in errors)
+    elif example is not None:
+        out.examples.append(replace(example, origin=origin))
+
+
+def _shape(value: Mapping[str, Any]) -> str | None:
+    if "messages" in value:
+        return "chat"
+    if (
+        "preferred_output" in value
+        or "non_preferred_output" in value
+        or isinstance(value.get("input"), dict)
+    ):
+        return "preference"
+    for prompt_key, completion_key in _PAIRS:
+        if prompt_key in value or completion_key in value:
+            return "pair"
+    if "text" in value or "label" in value:
+        return "labelled"
+    return None
+
+
+def _unknown_keys(value: Mapping[str, Any], allowed: frozenset[str], errors: list[str]) -> None:
+    unknown = sorted(key for key in value if key not in allowed)
+    if unknown:
+        errors.append(f"unrecognised keys: {', '.join(unknown)}")
+
+
+def _wanted(value: Mapping[str, Any], positive: bool | None, errors: list[str]) -> bool:
+    wanted = value.get("wanted", True)
+    if not isinstance(wanted, bool):
+        errors.append("wanted must be true or false")
+        return True
+    return wanted and positive is not False
+
+
+def _messages(value: object, name: str, where: str, errors: list[str]) -> list[ChatMessage] | None:
+    """Check a list of OpenAI chat messages.
+
+    ``name`` names the list in problems ("messages"), ``where`` each message in it ("message 2").
+    """
+    if not isinstance(value, list) or not value:
+        errors.append(f"{name} must be a non-empty list")
+        return None
+    messages: list[ChatMessage] = []
+    before = len(errors)
+    for index, message in enumerate(value, start=1):
+        label = f"{where} {index}"
+        if not isinstance(message, dict):
+            errors.append(f"{label} is not an object")
+            continue
+        unknown = sorted(key for key in message if key not in _MESSAGE_KEYS)
+        if unknown:
+            errors.append(f"{label} has unrecognised keys: {', '.join(unknown)}")
+        role, content = message.get("role"), message.get("content")
+        if role is None:
+            errors.append(f"{label} has no role")
+        elif not isinstance(role, str) or role not in _ROLES:
+            errors.append(f"{label} has unrecognised role {json.dumps(role)}")
+        if content is None:
+            errors.append(f"{label} has no content")
+        elif not isinstance(content, str):
+            errors.append(f"{label} content is not a string")
+        elif not content.strip():
+            errors.append(f"{label} has empty content")
+        if "name" in message and not isinstance(message["name"], str):
+            errors.append(f"{label} name is not a string")
+        weight = message.get("weight", 1)
+        if isinstance(weight, bool) or weight not in (0, 1):
+            errors.append(f"{label} weight must be 0 or 1")
+        if isinstance(role, str) and role in _ROLES and isinstance(content, str):
+            messages.append(ChatMessage(Role(role), content))
+    return None if len(errors) > before else messages
+
+
+def _has_user(messages: Sequence[ChatMessage]) -> bool:
+    return any(message.role is Role.USER for message in messages)
+
+
+def _chat(value: Mapping[str, Any], positive: bool | None, errors: list[str]) -> Example | None:
+    _unknown_keys(value, _CHAT_KEYS, errors)
+    wanted = _wanted(value, positive, errors)
+    messages = _messages(value["messages"], "messages", "message", errors)
+    if messages is None:
+        return None
+    assistants = [i for i, m in enumerate(messages) if m.role is Role.ASSISTANT]
+    if not assistants:
+        errors.append("no assistant message")
+        return None
+    # weight 0 means "do not learn this answer" (OpenAI): the completion is the last one learned.
+    raw = value["messages"]
+    last = max((i for i in assistants if raw[i].get("weight", 1) != 0), default=None)
+    if last is None:
+        errors.append("every assistant message has weight 0: nothing to learn")
+        return None
+    prompt = tuple(messages[:last])
+    if not _has_user(prompt):
+        errors.append("no user message before the last assistant message")
+        return None
+    return Example(prompt=prompt, completion=messages[last].content, wanted=wanted)
+
+
+def _output(value: Mapping[str, Any], key: str, errors: list[str]) -> str | None:
+    """The answer of a ``preferred_output`` / ``non_preferred_output`` list."""
+    if key not in value:
+        errors.append(f"missing {key}")
+        return None
+    messages = _messages(value[key], key, f"{key} message", errors)
+    if messages is None:
+        return None
+    if len(messages) != 1 or messages[0].role is not Role.ASSISTANT:
+        errors.append(f"{key} must hold exactly one assistant message")
+        return None
+    return messages[0].content
+
+
+def _preference(
+    value: Mapping[str, Any], positive: bool | None, errors: list[str]
+) -> Example | None:
+    _unknown_keys(value, _PREFERENCE_KEYS, errors)
+    wanted = _wanted(value, positive, errors)
+    prompt: list[ChatMessage] | None = None
+    source = value.get("input")
+    if source is None:
+        errors.append("missing input")
+    elif not isinstance(source, dict):
+        errors.append("input must be an object with messages")
+    else:
+        unknown = sorted(key for key in source if key not in _INPUT_KEYS)
+        if unknown:
+            errors.append(f"input has unrecognised keys: {', '.join(unknown)}")
+        if "messages" not in source:
+            errors.append("input has no messages")
+        else:
+            prompt = _messages(source["messages"], "input messages", "input message", errors)
+            if prompt is not None and not _has_user(prompt):
+                errors.append("input has no user message")
+                prompt = None
+    preferred = _output(value, "preferred_output", errors)
+    rejected = _output(value, "non_preferred_output", errors)
+    if prompt is None or preferred is None or rejected is None:
+        return None
+    if preferred == rejected:
+        errors.append("preferred and non-preferred outputs are the same")
+        return None
+    return Example(prompt=tuple(prompt), completion=preferred, rejected=rejected, wanted=wanted)
+
+
+def _pair(value: Mapping[str, Any], positive: bool | None, errors: list[str]) -> Example | None:
+    prompt_key, completion_key = next(
+        pair for pair in _PAIRS if pair[0] in value or pair[1] in value
+    )
+    _unknown_keys(value, frozenset({prompt_key, completion_key}) | _PAIR_EXTRA_KEYS, errors)
+    wanted = _wanted(value, positive, errors)
+    prompt: tuple[ChatMessage, ...] | None = None
+    raw = value.get(prompt_key)
+    if raw is None:
+        errors.append(f"missing {prompt_key}")
+    elif isinstance(raw, str):
+        if raw.strip():
+            prompt = (ChatMessage(Role.USER, raw),)
+        else:
+            errors.append(f"empty {prompt_key}")
+    elif isinstance(raw, list):
+        messages = _messages(raw, prompt_key, f"{prompt_key} message", errors)
+        if messages is not None and not _has_user(messages):
+            errors.append(f"{prompt_key} has no user message")
+        elif messages is not None:
+            prompt = tuple(messages)
+    else:
+        errors.append(f"{prompt_key} must be a string or a list of messages")
+    completion = _string(value, completion_key, errors)
+    rejected: str | None = None
+    if value.get("rejected") is not None:
+        rejected = _string(value, "rejected", errors)
+    if prompt is None or completion is None or errors:
+        return None
+    return Example(prompt=prompt, completion=completion, rejected=rejected, wanted=wanted)
+
+
+def _string(value: Mapping[str, Any], key: str, errors: list[str]) -> str | None:
+    raw = value.get(key)
+    if raw is None:
+        errors.append(f"missing {key}")
+    elif not isinstance(raw, str):
+        errors.append(f"{key} must be a string")
+    elif not raw.strip():
+        errors.append(f"empty {key}")
+    else:
+        return raw
+    return None
+
+
+def _labelled(value: Mapping[str, Any], positive: bool | None, errors: list[str]) -> Example | None:
+    # ``positive`` is ignored: the data carries its labels.
+    _unknown_keys(value, _LABELLED_KEYS, errors)
+    text = _string(value, "text", errors)
+    raw_label = value.get("label")
+    if isinstance(raw_label, int) and not isinstance(raw_label, bool):
+        raw_label = str(raw_label)
+    label = _string({"label": raw_label}, "label", errors)
+    if text is None or label is None or errors:
+        return None
+    return Example.single_turn(text.strip(), label.strip())
+
+
+_SHAPES = {
+    "chat": _chat,
+    "preference": _preference,
+    "pair": _pair,
+    "labelled": _labelled,
+}
+
+
+# --- building and validating -----------------------------------------------------------------
+
+
+def build_dataset(name: str, parsed: ParseResult, *, source: str) -> tuple[Dataset, int]:
+    """The dataset of ``parsed`` without exact duplicates (first kept), and how many were removed."""
+    seen: set[str] = set()
+    unique: list[Example] = []
+    for example in parsed.examples:
+        key = example.key()
+        if key not in seen:
+            seen.add(key)
+            unique.append(example)
+    dataset = Dataset(name=name, task=parsed.task, examples=tuple(unique), source=source)
+    return dataset, len(parsed.examples) - len(unique)
+
+
+def _same_text(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What a dataset holds and whether it can be trained on.
+
+    Valid means: no problems, at least ``min_examples`` examples, and for classification at least
+    two labels. Duplicates (removed before counting) and leakage (test examples whose user text is
+    also in training, ignoring case and spacing) are reported but do not invalidate.
+    """
+
+    dataset_name: str
+    dataset_version: str
+    task: Task
+    example_count: int
+    train_count: int
+    test_count: int
+    labels: tuple[str, ...]
+    problems: tuple[Problem, ...]
+    duplicates: int
+    leaked: int
+    min_examples: int
+
+    @property
+    def too_few(self) -> bool:
+        return self.example_count < self.min_examples
+
+    @property
+    def one_label(self) -> bool:
+        return self.task is Task.CLASSIFICATION and len(self.labels) < 2
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.problems and not self.too_few and not self.one_label
+
+    def _blocking_notes(self) -> list[str]:
+        notes: list[str] = []
+        if self.too_few:
+            notes.append(f"needs at least {self.min_examples} examples, has {self.example_count}")
+        if self.one_label:
+            if self.labels:
+                notes.append(f"only one label ({self.labels[0]}): a classifier needs at least two")
+            else:
+                notes.append("no labels: a classifier needs at least two")
+        return notes
+
+    def summary(self) -> str:
+        """One line: the counts and version when valid, else the first reasons it is not."""
+        if not self.is_valid:
+            reasons = [str(problem) for problem in self.problems] + self._blocking_notes()
+            shown = reasons[:2]
+            if len(reasons) > 2:
+                shown.append(f"and {len(reasons) - 2} more")
+            head = f"invalid: {_plural(len(self.problems), 'problem')} — " if self.problems else ""
+            return (head or "invalid: ") + "; ".join(shown)
+        parts = [
+            f"{_plural(self.example_count, 'example')} "
+            f"({self.train_count} train / {self.test_count} test)"
+        ]
+        if self.task is Task.CLASSIFICATION:
+            parts.append(_plural(len(self.labels), "label"))
+        parts.append(f"version {self.dataset_version}")
+        text = ", ".join(parts)
+        if self.duplicates:
+            text += f"; {_plural(self.duplicates, 'duplicate')} removed"
+        if self.leaked:
+            text += f"; {_plural(self.leaked, 'test example')} also in training"
+        return text
+
+    def details(self) -> list[str]:
+        """One line per problem, then the notes: too few examples, one label, duplicates, leakage."""
+        lines = [str(problem) for problem in self.problems]
+        lines.extend(self._blocking_notes())
+        if self.duplicates:
+            lines.append(f"{_plural(self.duplicates, 'duplicate example')} removed")
+        if self.example_count and not self.test_count:
+            lines.append("no test examples: the split put every example in training")
+        if self.leaked:
+            lines.append(
+                f"{_plural(self.leaked, 'test example')} asked the same as a training example: "
+                "test scores on them will look better than the model is"
+            )
+        return lines
+
+
+def validate(
+    dataset: Dataset, parsed: ParseResult, *, duplicates: int, min_examples: int
+) -> ValidationReport:
+    """The validation report of ``dataset`` (built from ``parsed``), using ``Dataset.split()``."""
+    train, test = dataset.split()
+    trained = {_same_text(example.user_text) for example in train.examples}
+    leaked = sum(1 for example in test.examples if _same_text(example.user_text) in trained)
+    return ValidationReport(
+        dataset_name=dataset.name,
+        dataset_version=dataset.version,
+        task=dataset.task,
+        example_count=len(dataset.examples),
+        train_count=len(train.examples),
+        test_count=len(test.examples),
+        labels=dataset.labels,
+        problems=parsed.problems,
+        duplicates=duplicates,
+        leaked=leaked,
+        min_examples=min_examples,
+    )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

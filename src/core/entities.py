@@ -1,0 +1,405 @@
+"""Entities: plain, immutable values of the domain. No I/O, no vendor types."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    """A short unique id such as ``cor-3f9a1c2b7d4e``: readable in chat, unique in practice."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+# --- people and messages ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks. ``can_train`` is decided by the driving adapter (trainer role, administrator)."""
+
+    id: str
+    name: str
+    can_train: bool = False
+
+
+class Role(StrEnum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"role": self.role.value, "content": self.content}
+
+
+class Source(StrEnum):
+    """How a prompt reached the bot."""
+
+    TEXT = "text"
+    VOICE = "voice"
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One answered message: what was asked, by whom, which model answered and what it said.
+
+    ``message_id`` is the platform id of the user's message; ``reply_message_ids`` are the ids of the
+    bot's messages that carried the answer (known only after sending, so they are linked later).
+    A correction can name either.
+    """
+
+    id: str
+    conversation_id: str
+    author_id: str
+    message_id: str
+    prompt: str
+    reply: str
+    model: str
+    history: tuple[ChatMessage, ...] = ()
+    source: Source = Source.TEXT
+    reply_message_ids: tuple[str, ...] = ()
+    created_at: datetime = field(default_factory=utcnow)
+
+    def answers(self, message_id: str) -> bool:
+        return message_id == self.message_id or message_id in self.reply_message_ids
+
+    def with_reply_message(self, message_id: str) -> Interaction:
+        if message_id in self.reply_message_ids:
+            return self
+        return replace(self, reply_message_ids=(*self.reply_message_ids, message_id))
+
+
+# --- training data ---------------------------------------------------------------------------
+
+
+class Task(StrEnum):
+    """What a dataset teaches: free-text chat answers, or one label out of a fixed set."""
+
+    CHAT = "chat"
+    CLASSIFICATION = "classification"
+
+
+POSITIVE = "positive"
+NEGATIVE = "negative"
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training or test example.
+
+    ``prompt`` is the conversation the model sees (ending with a user turn); ``completion`` is the
+    answer wanted (for classification, the label). ``rejected`` is an answer not wanted — with a
+    completion it makes a preference pair. ``wanted=False`` marks a chat example as what *not* to say
+    (the original's ``positive=false``). ``origin`` says where it came from ("line 12", a correction id).
+    """
+
+    prompt: tuple[ChatMessage, ...]
+    completion: str
+    rejected: str | None = None
+    wanted: bool = True
+    origin: str = ""
+
+    @property
+    def user_text(self) -> str:
+        """The last user turn: what the model is asked."""
+        for message in reversed(self.prompt):
+            if message.role is Role.USER:
+                return message.content
+        return ""
+
+    @property
+    def is_preference(self) -> bool:
+        return self.rejected is not None
+
+    def key(self) -> str:
+        """Content identity (origin excluded): equal examples are duplicates."""
+        payload = {
+            "prompt": [m.to_dict() for m in self.prompt],
+            "completion": self.completion,
+            "rejected": self.rejected,
+            "wanted": self.wanted,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "prompt": [m.to_dict() for m in self.prompt],
+            "completion": self.completion,
+        }
+        if self.rejected is not None:
+            data["rejected"] = self.rejected
+        if not self.wanted:
+            data["wanted"] = False
+        if self.origin:
+            data["origin"] = self.origin
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Example:
+        return cls(
+            prompt=tuple(ChatMessage(Role(m["role"]), m["content"]) for m in data["prompt"]),
+            completion=data["completion"],
+            rejected=data.get("rejected"),
+            wanted=data.get("wanted", True),
+            origin=data.get("origin", ""),
+        )
+
+    @classmethod
+    def single_turn(cls, text: str, completion: str, **kwargs: Any) -> Example:
+        return cls(prompt=(ChatMessage(Role.USER, text),), completion=completion, **kwargs)
+
+
+TEST_SHARE_PERCENT = 20
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named, versioned set of examples. The version is a content hash, so equal data has one version."""
+
+    name: str
+    task: Task
+    examples: tuple[Example, ...]
+    source: str = ""
+
+    @property
+    def version(self) -> str:
+        digest = hashlib.sha256(self.task.value.encode())
+        for example in self.examples:
+            digest.update(example.key().encode())
+        return digest.hexdigest()[:12]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        if self.task is not Task.CLASSIFICATION:
+            return ()
+        return tuple(sorted({e.completion for e in self.examples}))
+
+    def split(self, test_percent: int = TEST_SHARE_PERCENT) -> tuple[Dataset, Dataset]:
+        """Deterministic train/test split by each example's content hash.
+
+        The same example always lands on the same side, whatever else the dataset holds, so adding
+        data never moves a test example into training.
+        """
+        train: list[Example] = []
+        test: list[Example] = []
+        for example in self.examples:
+            bucket = int(example.key()[:8], 16) % 100
+            (test if bucket < test_percent else train).append(example)
+        return (
+            replace(self, name=f"{self.name}:train", examples=tuple(train)),
+            replace(self, name=f"{self.name}:test", examples=tuple(test)),
+        )
+
+    def with_examples(self, examples: Iterable[Example]) -> Dataset:
+        return replace(self, examples=tuple(examples))
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A user's fix of a bot answer, kept with what was asked and what was wrongly answered."""
+
+    id: str
+    interaction_id: str
+    message_id: str
+    author_id: str
+    prompt: str
+    wrong_answer: str
+    corrected: str
+    model: str
+    history: tuple[ChatMessage, ...] = ()
+    created_at: datetime = field(default_factory=utcnow)
+
+    def example(self) -> Example:
+        """The training example a correction produces.
+
+        The conversation up to the question → the corrected answer (a supervised example), with the
+        wrong answer as ``rejected`` so the same example is a preference pair (corrected preferred over
+        wrong) for trainers that take preferences; the others simply ignore ``rejected``.
+        """
+        return Example(
+            prompt=(*self.history, ChatMessage(Role.USER, self.prompt)),
+            completion=self.corrected,
+            rejected=self.wrong_answer,
+            origin=f"correction {self.id}",
+        )
+
+
+class Rating(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A remark about the bot, optionally about one answer, optionally a thumbs up or down."""
+
+    id: str
+    author_id: str
+    text: str
+    rating: Rating | None = None
+    interaction_id: str | None = None
+    message_id: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+
+
+# --- audio -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AudioClip:
+    """Encoded audio as received or synthesised (ogg/opus, wav, mp3, ...)."""
+
+    data: bytes
+    filename: str = "audio"
+    content_type: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True)
+class PcmAudio:
+    """Decoded audio: little-endian signed 16-bit mono samples."""
+
+    samples: bytes
+    sample_rate: int = 16_000
+
+    @property
+    def duration_seconds(self) -> float:
+        return len(self.samples) / 2 / self.sample_rate
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What speech recognition heard. Empty ``text`` means nothing recognisable (not an error)."""
+
+    text: str
+    language: str
+    confidence: float | None = None
+    engine: str = ""
+
+    @property
+    def heard_anything(self) -> bool:
+        return bool(self.text.strip())
+
+
+# --- training jobs and models ----------------------------------------------------------------
+
+
+class JobStatus(StrEnum):
+    """The domain's own job states; trainers map their provider's states onto these."""
+
+    VALIDATING = "validating"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """What a trainer is asked to do."""
+
+    dataset: Dataset
+    validation: Dataset | None = None
+    base_model: str | None = None
+    suffix: str | None = None
+    seed: int | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """A training run as the domain tracks it. Each change is stored as a new version of the job."""
+
+    id: str
+    trainer: str
+    status: JobStatus
+    dataset_name: str
+    dataset_version: str
+    example_count: int
+    requested_by: str
+    base_model: str | None = None
+    provider_job_id: str | None = None
+    model: str | None = None
+    error: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+    def with_status(self, status: JobStatus, **changes: Any) -> TrainingJob:
+        return replace(self, status=status, updated_at=utcnow(), **changes)
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A model the bot can answer with: a base model or the result of a training job."""
+
+    id: str
+    trainer: str | None = None
+    job_id: str | None = None
+    dataset_version: str | None = None
+    base_model: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+
+
+# --- workspace -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkspaceFile:
+    """A file inside the workspace: its workspace-relative POSIX path and size."""
+
+    path: str
+    size: int
+
+
+@dataclass(frozen=True)
+class FileContent:
+    path: str
+    data: bytes
+
+    @property
+    def filename(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Archive:
+    """A zip of a workspace folder, with a manifest of what it holds."""
+
+    path: str
+    source: str
+    files: tuple[ManifestEntry, ...]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.files)

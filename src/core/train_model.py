@@ -1,0 +1,193 @@
+"""TrainModel: a dataset → validation report → a training job with the chosen trainer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from trainerbot.ports import (
+    CorrectionStore,
+    DatasetStore,
+    JobStore,
+    ModelRegistry,
+    ModelTrainer,
+    Workspace,
+)
+
+from .access import require_trainer
+from .dataset_sources import Upload, check_upload, dataset_name, read_folder
+from .datasets import (
+    ParseResult,
+    ValidationReport,
+    build_dataset,
+    decode,
+    parse_files,
+    parse_text,
+    validate,
+)
+from .entities import Actor, Dataset, JobStatus, Task, TrainingJob, TrainingSpec, new_id
+from .errors import DatasetInvalid, InvalidArgument, UnknownDataset, UnknownTrainer
+from .jobs import register_model
+from .limits import DEFAULT_LIMITS, Limits
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """At most one of ``data`` (inline text), ``attachment``, ``data_dir`` (a workspace folder);
+    ``include_corrections`` adds the recorded corrections (and may be the only source)."""
+
+    actor: Actor
+    data: str | None = None
+    attachment: Upload | None = None
+    data_dir: str | None = None
+    positive: bool | None = None
+    method: str | None = None
+    include_corrections: bool = False
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    job: TrainingJob
+    report: ValidationReport
+    dataset: Dataset
+
+
+class TrainModel:
+    """Train a model.
+
+    Rules:
+    - Trainers only. The trainer is ``method`` or the configured default, and must exist
+      (``UnknownTrainer`` lists the ones that do).
+    - Data comes from exactly one of: inline text, an attachment (size-capped), a workspace folder
+      (inside the workspace, size-capped); ``include_corrections`` adds every recorded correction as
+      an example (prompt → corrected answer, with the wrong answer as the rejected side). With none
+      of these, the dataset chosen with ``!select_dataset`` is used; with no selection either, the
+      user is told what to give.
+    - ``positive`` labels plain documents positive/negative and marks chat examples wanted/unwanted.
+    - Exact duplicates are removed. The dataset gets a content version and a deterministic
+      train/test split; the test part is held out from training and handed over as validation data.
+    - The validation report comes before anything starts: any bad line, too few examples for the
+      trainer, or a classification set with one label stops here (``DatasetInvalid`` carrying the
+      report), and nothing is uploaded, saved or recorded.
+    - Once the trainer has accepted the job, the dataset version and the job are recorded; a job
+      that finished at once (an immediate trainer) registers its model for ``!use``.
+    """
+
+    def __init__(
+        self,
+        *,
+        trainers: Mapping[str, ModelTrainer],
+        default_trainer: str,
+        datasets: DatasetStore,
+        corrections: CorrectionStore,
+        jobs: JobStore,
+        models: ModelRegistry,
+        workspace: Workspace,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self._trainers = trainers
+        self._default_trainer = default_trainer
+        self._datasets = datasets
+        self._corrections = corrections
+        self._jobs = jobs
+        self._models = models
+        self._workspace = workspace
+        self._limits = limits
+
+    async def execute(self, request: TrainRequest) -> TrainResult:
+        require_trainer(request.actor)
+        trainer = self._trainer(request.method)
+        dataset, parsed, duplicates = await self._dataset(request)
+        report = validate(dataset, parsed, duplicates=duplicates, min_examples=trainer.min_examples)
+        if not report.is_valid:
+            raise DatasetInvalid(report.summary(), report=report)
+
+        train, test = dataset.split()
+        job = TrainingJob(
+            id=new_id("job"),
+            trainer=trainer.name,
+            status=JobStatus.VALIDATING,
+            dataset_name=dataset.name,
+            dataset_version=dataset.version,
+            example_count=len(train.examples),
+            requested_by=request.actor.id,
+        )
+        spec = TrainingSpec(
+            dataset=train,
+            validation=test if test.examples else None,
+            suffix=dataset.name[:18],
+            metadata={"dataset": dataset.name, "dataset_version": dataset.version, "job": job.id},
+        )
+        started = await trainer.start(spec, job=job)
+        await self._datasets.save(dataset)
+        await self._jobs.save(started)
+        await register_model(self._models, started)
+        return TrainResult(job=started, report=report, dataset=dataset)
+
+    def _trainer(self, method: str | None) -> ModelTrainer:
+        name = (method or self._default_trainer).strip().lower()
+        trainer = self._trainers.get(name)
+        if trainer is None:
+            known = ", ".join(sorted(self._trainers)) or "none"
+            raise UnknownTrainer(
+                f"There is no trainer named {name[:40]!r}; choose one of: {known}."
+            )
+        return trainer
+
+    async def _dataset(self, request: TrainRequest) -> tuple[Dataset, ParseResult, int]:
+        given = [s for s in (request.data, request.attachment, request.data_dir) if s is not None]
+        if len(given) > 1:
+            raise InvalidArgument(
+                "Give one source of data: inline text, an attachment, or data_dir=<folder>."
+            )
+        parsed: ParseResult | None = None
+        name = request.name
+        if request.data is not None:
+            if not request.data.strip():
+                raise InvalidArgument("The inline data is empty.")
+            parsed = parse_text(request.data, positive=request.positive)
+            name = name or "inline"
+        elif request.attachment is not None:
+            check_upload(request.attachment, self._limits)
+            text = decode(request.attachment.data, request.attachment.filename)
+            parsed = parse_text(
+                text, filename=request.attachment.filename, positive=request.positive
+            )
+            name = name or dataset_name(request.attachment.filename)
+        elif request.data_dir is not None:
+            files = await read_folder(self._workspace, request.data_dir, self._limits)
+            parsed = parse_files(files, positive=request.positive)
+            name = name or dataset_name(request.data_dir)
+        elif not request.include_corrections:
+            return await self._selected()
+
+        if request.include_corrections:
+            examples = [c.example() for c in await self._corrections.all()]
+            if parsed is None:
+                parsed = ParseResult(examples=tuple(examples), problems=(), task=Task.CHAT)
+                name = name or "corrections"
+            else:
+                parsed = ParseResult(
+                    examples=(*parsed.examples, *examples),
+                    problems=parsed.problems,
+                    task=parsed.task,
+                )
+        assert parsed is not None
+        dataset, duplicates = build_dataset(
+            dataset_name(name or "dataset"), parsed, source=name or ""
+        )
+        return dataset, parsed, duplicates
+
+    async def _selected(self) -> tuple[Dataset, ParseResult, int]:
+        selected = await self._datasets.selected()
+        if selected is None:
+            raise InvalidArgument(
+                "Give data to train on: inline text, an attachment, data_dir=<folder>, "
+                "corrections=true, or choose a dataset with !select_dataset."
+            )
+        dataset = await self._datasets.get(selected)
+        if dataset is None:
+            raise UnknownDataset(f"The selected dataset {selected} is gone; select one again.")
+        parsed = ParseResult(examples=dataset.examples, problems=(), task=dataset.task)
+        return dataset, parsed, 0

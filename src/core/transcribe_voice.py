@@ -1,0 +1,94 @@
+"""TranscribeVoice: audio of any supported container → text in the configured language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trainerbot.ports import AudioConverter, SpeechToText, Workspace
+
+from .access import require_trainer
+from .entities import Actor, AudioClip, Transcript
+from .errors import AudioTooLarge, AudioTooLong, EmptyAudio, InvalidArgument
+from .limits import DEFAULT_LIMITS, Limits, human_bytes
+from .paths import parse_user_path
+
+
+@dataclass(frozen=True)
+class TranscribeRequest:
+    """Either ``audio`` (a voice message, an attachment) or ``path`` (a file in the workspace)."""
+
+    audio: AudioClip | None = None
+    path: str | None = None
+    actor: Actor | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class TranscribeResult:
+    transcript: Transcript
+    duration_seconds: float
+
+    @property
+    def heard_anything(self) -> bool:
+        return self.transcript.heard_anything
+
+
+class TranscribeVoice:
+    """Turn speech into text.
+
+    Rules:
+    - Give exactly one of ``audio`` or ``path``. A workspace path is for trainers only (it reads the
+      workspace) and must stay inside it.
+    - Empty audio (``EmptyAudio``), audio over ``max_audio_bytes`` (``AudioTooLarge``) and recordings
+      over ``max_audio_seconds`` (``AudioTooLong``) are refused; undecodable input is refused by the
+      converter (``UndecodableAudio``).
+    - Recognition runs on 16 kHz mono PCM in the request's language, else the configured one.
+    - Hearing nothing recognisable is a normal result (an empty transcript), not an error.
+    """
+
+    def __init__(
+        self,
+        *,
+        converter: AudioConverter,
+        speech_to_text: SpeechToText,
+        workspace: Workspace,
+        language: str,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self._converter = converter
+        self._stt = speech_to_text
+        self._workspace = workspace
+        self._language = language
+        self._limits = limits
+
+    async def execute(self, request: TranscribeRequest) -> TranscribeResult:
+        clip = await self._clip(request)
+        if clip.size == 0:
+            raise EmptyAudio()
+        if clip.size > self._limits.max_audio_bytes:
+            raise AudioTooLarge(
+                f"That audio is {human_bytes(clip.size)}; the limit is "
+                f"{human_bytes(self._limits.max_audio_bytes)}."
+            )
+        pcm = await self._converter.to_pcm(clip)
+        if pcm.duration_seconds > self._limits.max_audio_seconds:
+            raise AudioTooLong(
+                f"That recording is {pcm.duration_seconds:.0f} s long; the limit is "
+                f"{self._limits.max_audio_seconds:.0f} s."
+            )
+        transcript = await self._stt.transcribe(pcm, language=request.language or self._language)
+        return TranscribeResult(transcript=transcript, duration_seconds=pcm.duration_seconds)
+
+    async def _clip(self, request: TranscribeRequest) -> AudioClip:
+        if (request.audio is None) == (request.path is None):
+            raise InvalidArgument("Give either an audio attachment or a workspace path, not both.")
+        if request.audio is not None:
+            return request.audio
+        if request.actor is None:
+            raise InvalidArgument("Reading audio from the workspace needs to know who asks.")
+        require_trainer(request.actor)
+        path = parse_user_path(request.path or "")
+        content = await self._workspace.read_file(path, max_bytes=self._limits.max_audio_bytes)
+        if not content.data:
+            raise EmptyAudio()
+        return AudioClip(data=content.data, filename=content.filename)

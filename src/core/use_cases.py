@@ -1,0 +1,44 @@
+"""Every use case in one typed bundle: what a driving adapter (console, Discord, a program) needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .answer_message import AnswerMessage
+from .archive_files import ArchiveFiles
+from .cancel_job import CancelJob
+from .get_file import GetFile
+from .link_reply import LinkReply
+from .list_jobs import ListJobs
+from .list_models import ListModels
+from .record_correction import RecordCorrection
+from .record_feedback import RecordFeedback
+from .refresh_job import RefreshJob
+from .select_dataset import SelectDataset
+from .show_instructions import ShowInstructions
+from .speak_reply import SpeakReply
+from .test_model import TestModel
+from .train_model import TrainModel
+from .transcribe_voice import TranscribeVoice
+from .use_model import UseModel
+
+
+@dataclass(frozen=True)
+class UseCases:
+    answer_message: AnswerMessage
+    link_reply: LinkReply
+    transcribe_voice: TranscribeVoice
+    speak_reply: SpeakReply
+    train_model: TrainModel
+    test_model: TestModel
+    record_correction: RecordCorrection
+    record_feedback: RecordFeedback
+    archive_files: ArchiveFiles
+    select_dataset: SelectDataset
+    get_file: GetFile
+    show_instructions: ShowInstructions
+    list_jobs: ListJobs
+    refresh_job: RefreshJob
+    cancel_job: CancelJob
+    list_models: ListModels
+    use_model: UseModel

@@ -1,0 +1,34 @@
+"""Ports: one ``typing.Protocol`` per capability the core needs, in domain types only.
+
+Adapters subclass the port they implement and are named ``<Tech><Port>``.
+"""
+
+from .audio_converter import AudioConverter
+from .chat_model import ChatModel
+from .correction_store import CorrectionStore
+from .dataset_store import DatasetStore
+from .feedback_store import FeedbackStore
+from .interaction_log import InteractionLog
+from .job_store import JobStore
+from .model_registry import ModelRegistry
+from .model_trainer import ModelTrainer
+from .speech_to_text import SpeechToText
+from .text_to_speech import TextToSpeech
+from .voice_output import VoiceOutput
+from .workspace import Workspace
+
+__all__ = [
+    "AudioConverter",
+    "ChatModel",
+    "CorrectionStore",
+    "DatasetStore",
+    "FeedbackStore",
+    "InteractionLog",
+    "JobStore",
+    "ModelRegistry",
+    "ModelTrainer",
+    "SpeechToText",
+    "TextToSpeech",
+    "VoiceOutput",
+    "Workspace",
+]

@@ -1,0 +1,30 @@
+"""ModelTrainer: turns a dataset into a model (fine-tuning, retrieval index, local classifier...)."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from trainerbot.core.entities import TrainingJob, TrainingSpec
+
+
+@runtime_checkable
+class ModelTrainer(Protocol):
+    """One way of training. ``name`` is what users choose with ``method=``.
+
+    ``start`` returns the job in its first state (a fast trainer may return it already final);
+    ``refresh`` asks the provider for the job's current state; ``cancel`` stops it.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def min_examples(self) -> int:
+        """The fewest training examples this trainer accepts (OpenAI fine-tuning needs 10)."""
+        ...
+
+    async def start(self, spec: TrainingSpec, *, job: TrainingJob) -> TrainingJob: ...
+
+    async def refresh(self, job: TrainingJob) -> TrainingJob: ...
+
+    async def cancel(self, job: TrainingJob) -> TrainingJob: ...

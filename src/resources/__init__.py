@@ -1,0 +1,1 @@
+"""Files shipped with trainerbot (the default instruction text)."""

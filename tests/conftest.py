@@ -1,0 +1,16 @@
+"""Shared test configuration: no test reads the developer's environment or .env."""
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("TRAINERBOT_") or name == "OPENAI_API_KEY":
+            monkeypatch.delenv(name)
+    # A .env in the working directory must not leak into tests either.
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))

@@ -1,0 +1,138 @@
+"""The `trainerbot` command as a user runs it: real processes, pipes and exit codes."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SECRETS = {
+    "TRAINERBOT_DISCORD_TOKEN": "MTIzNDU2Nzg5.discord-secret-value",
+    "TRAINERBOT_OPENAI_API_KEY": "sk-test-openai-secret-value",
+}
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TRAINERBOT_") and k != "OPENAI_API_KEY"
+    }
+    env.update(extra)
+    return env
+
+
+def trainerbot(
+    *args: str, stdin: str = "", cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trainerbot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env or clean_env(),
+        timeout=60,
+        check=False,
+    )
+
+
+def test_piped_hi_prints_the_greeting_and_exits(tmp_path: Path) -> None:
+    result = trainerbot(stdin="!hi\n", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith("Hi console user!")
+    assert (tmp_path / "workspace" / "records").is_dir()
+
+
+def test_piped_getfile_outside_the_workspace_refuses(tmp_path: Path) -> None:
+    result = trainerbot(stdin="!getfile ../../etc/passwd\n", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout == "error: That path leads outside the workspace; give a path inside it.\n"
+    assert "root:" not in result.stdout
+
+
+def test_run_without_a_token_says_exactly_what_to_set(tmp_path: Path) -> None:
+    result = trainerbot("run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "TRAINERBOT_DISCORD_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_doctor_reports_configuration_without_any_secret(tmp_path: Path) -> None:
+    result = trainerbot("doctor", cwd=tmp_path, env=clean_env(**SECRETS))
+    assert result.returncode == 0
+    output = result.stdout + result.stderr
+    assert "discord token        set" in output
+    assert "openai api key       set" in output
+    assert "ffmpeg" in output
+    for secret in SECRETS.values():
+        assert secret not in output
+
+
+def test_secrets_in_a_dotenv_file_are_read_but_never_shown(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"OPENAI_API_KEY={SECRETS['TRAINERBOT_OPENAI_API_KEY']}\n")
+    result = trainerbot("doctor", cwd=tmp_path)
+    assert "openai api key       set" in result.stdout
+    assert SECRETS["TRAINERBOT_OPENAI_API_KEY"] not in result.stdout + result.stderr
+
+
+def test_invalid_configuration_names_the_setting_without_a_traceback(tmp_path: Path) -> None:
+    result = trainerbot("doctor", cwd=tmp_path, env=clean_env(TRAINERBOT_LOG_LEVEL="LOUD"))
+    assert result.returncode != 0
+    assert "TRAINERBOT_LOG_LEVEL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_one_shot_train_reports_a_clear_error_and_fails(tmp_path: Path) -> None:
+    result = trainerbot("train", "data_dir=missing", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.startswith("error: There is no file or folder")
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_run_over_a_pipe_greets_and_refuses_traversal(tmp_path: Path) -> None:
+    env = clean_env(TRAINERBOT_WORKSPACE=str(tmp_path / "ws"))
+    result = subprocess.run(
+        ["make", "-s", "run"],
+        input="!hi\n!getfile ../../etc/passwd\n",
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Hi console user!")
+    assert lines[1].startswith("error: That path leads outside the workspace")
+
+
+def test_the_readme_library_example_runs(tmp_path: Path) -> None:
+    example = (REPO / "examples" / "embed.py").read_text()
+    assert example.strip() in (REPO / "README.md").read_text(), "README shows examples/embed.py"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "embed.py")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "bot: Lyon",
+        "training example: Capital of France? -> Paris not Lyon",
+        "refused: The message is empty: say something first.",
+    ]
+
+
+def test_the_example_env_file_as_is_starts_the_console(tmp_path: Path) -> None:
+    shutil.copy(REPO / ".env.example", tmp_path / ".env")
+    result = trainerbot(stdin="!hi\n", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Hi console user!")

@@ -1,0 +1,551 @@
+"""TestModel: run a model over held-out data, report metrics and failures, compare with a baseline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+import pytest
+
+from trainerbot.adapters.memory import (
+    InMemoryChatModel,
+    InMemoryDatasetStore,
+    InMemoryModelRegistry,
+)
+from trainerbot.core.dataset_sources import Upload
+from trainerbot.core.datasets import ValidationReport
+from trainerbot.core.entities import (
+    NEGATIVE,
+    POSITIVE,
+    Actor,
+    ChatMessage,
+    Dataset,
+    Example,
+    Role,
+    Task,
+)
+from trainerbot.core.errors import (
+    CapabilityUnavailable,
+    DatasetError,
+    DatasetInvalid,
+    EmptyDataset,
+    FileTooLarge,
+    InvalidArgument,
+    PermissionDenied,
+    ServiceError,
+    UnknownDataset,
+)
+from trainerbot.core.evaluation import INVALID_OUTPUT
+from trainerbot.core.limits import Limits
+from trainerbot.core.test_model import TestModel, TestRequest
+
+DEFAULT = "default-model"
+TRAINED = "fewshot:job-1"
+BASE = "base-model"
+
+# The original bot's !test data: an object of input → expected answer.
+ANSWERS = {"q1": "a1", "q2": "a2", "q3": "a3", "q4": "a4"}
+INLINE_JSON = json.dumps(ANSWERS)
+LABELLED = "\n".join(
+    json.dumps({"text": text, "label": label})
+    for text, label in [("t1", POSITIVE), ("t2", NEGATIVE), ("t3", POSITIVE), ("t4", NEGATIVE)]
+)
+LABEL_INSTRUCTION = ChatMessage(
+    Role.SYSTEM, "Classify the text. Answer with exactly one of: negative, positive."
+)
+
+
+def scripted(
+    answers_by_model: Mapping[str, Mapping[str, str]],
+    *,
+    failing: Mapping[str, Exception] | None = None,
+):
+    """A reply function: each model's answer to the last user message, 'no idea' otherwise.
+
+    ``failing`` maps a user message to the error the model raises on it.
+    """
+
+    def reply(messages: Sequence[ChatMessage], model: str) -> str:
+        asked = messages[-1].content
+        if failing and asked in failing:
+            raise failing[asked]
+        return answers_by_model.get(model, {}).get(asked, "no idea")
+
+    return reply
+
+
+# Right on q1–q3, wrong on q4 (any model); the baseline is right on q1 and q4 only.
+THREE_OF_FOUR = {"q1": "a1", "q2": "a2", "q3": "a3", "q4": "no idea"}
+CHAT_SCRIPT = {
+    DEFAULT: THREE_OF_FOUR,
+    TRAINED: THREE_OF_FOUR,
+    BASE: {"q1": "a1", "q4": "a4"},
+}
+# Right on t1–t3; t4's answer names no label. The baseline always says positive.
+CLASSIFIER_SCRIPT = {
+    TRAINED: {"t1": "positive", "t2": "Negative.", "t3": "It is positive", "t4": "I don't know"},
+    BASE: {"t1": POSITIVE, "t2": POSITIVE, "t3": POSITIVE, "t4": POSITIVE},
+}
+
+
+def make_sut(
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    limits: Limits | None = None,
+) -> TestModel:
+    return TestModel(
+        chat_model=chat_model,
+        datasets=datasets,
+        models=models,
+        default_model=DEFAULT,
+        limits=limits or Limits(),
+    )
+
+
+@pytest.fixture
+def chat_model() -> InMemoryChatModel:
+    both = {
+        model: {**CHAT_SCRIPT.get(model, {}), **CLASSIFIER_SCRIPT.get(model, {})}
+        for model in CHAT_SCRIPT.keys() | CLASSIFIER_SCRIPT.keys()
+    }
+    return InMemoryChatModel(scripted(both))
+
+
+@pytest.fixture
+def sut(
+    chat_model: InMemoryChatModel, datasets: InMemoryDatasetStore, models: InMemoryModelRegistry
+) -> TestModel:
+    return make_sut(chat_model, datasets, models)
+
+
+def asked(chat_model: InMemoryChatModel) -> list[tuple[str, str]]:
+    """(model, user text) of every call, sorted: examples run concurrently."""
+    return sorted((call.model, call.messages[-1].content) for call in chat_model.calls)
+
+
+def chat_dataset(name: str, count: int = 20) -> Dataset:
+    examples = tuple(Example.single_turn(f"q{n}", f"a{n}") for n in range(1, count + 1))
+    return Dataset(name=name, task=Task.CHAT, examples=examples, source=name)
+
+
+# --- chat metrics ----------------------------------------------------------------------------
+
+
+async def test_scores_a_chat_model_on_inline_answers_exactly(
+    sut: TestModel, chat_model: InMemoryChatModel, trainer: Actor
+) -> None:
+    result = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON, model=TRAINED))
+
+    report = result.report
+    assert report.model == TRAINED
+    assert report.task is Task.CHAT
+    assert report.count == 4
+    assert dict(report.metrics) == {"exact_match": 0.75, "normalized_match": 0.75, "token_f1": 0.75}
+    assert report.errors == 0
+    assert [(f.example.user_text, f.output) for f in report.failures] == [("q4", "no idea")]
+    assert asked(chat_model) == [(TRAINED, q) for q in ("q1", "q2", "q3", "q4")]
+    assert result.baseline_report is None
+    assert result.comparison is None
+
+
+async def test_a_chat_model_sees_the_example_conversation_without_a_label_instruction(
+    sut: TestModel, chat_model: InMemoryChatModel, trainer: Actor
+) -> None:
+    await sut.execute(TestRequest(actor=trainer, data=json.dumps({"q1": "a1"})))
+
+    assert [call.messages for call in chat_model.calls] == [(ChatMessage(Role.USER, "q1"),)]
+
+
+async def test_answers_are_compared_without_surrounding_spaces(
+    datasets: InMemoryDatasetStore, models: InMemoryModelRegistry, trainer: Actor
+) -> None:
+    sut = make_sut(InMemoryChatModel(lambda m, model: "  a1 \n"), datasets, models)
+
+    result = await sut.execute(TestRequest(actor=trainer, data=json.dumps({"q1": "a1"})))
+
+    assert result.report.predictions[0].output == "a1"
+    assert result.report.metrics["exact_match"] == 1.0
+
+
+# --- which model ------------------------------------------------------------------------------
+
+
+async def test_the_default_model_is_tested_when_none_is_named_or_active(
+    sut: TestModel, chat_model: InMemoryChatModel, trainer: Actor
+) -> None:
+    result = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON))
+
+    assert result.report.model == DEFAULT
+    assert {call.model for call in chat_model.calls} == {DEFAULT}
+
+
+async def test_the_active_model_is_tested_when_none_is_named(
+    sut: TestModel, chat_model: InMemoryChatModel, models: InMemoryModelRegistry, trainer: Actor
+) -> None:
+    await models.activate(TRAINED)
+
+    result = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON))
+
+    assert result.report.model == TRAINED
+    assert {call.model for call in chat_model.calls} == {TRAINED}
+
+
+async def test_the_named_model_is_tested_whatever_is_active(
+    sut: TestModel, chat_model: InMemoryChatModel, models: InMemoryModelRegistry, trainer: Actor
+) -> None:
+    await models.activate(TRAINED)
+
+    result = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON, model=BASE))
+
+    assert result.report.model == BASE
+    assert {call.model for call in chat_model.calls} == {BASE}
+    assert models.activations == [TRAINED], "testing does not switch the active model"
+
+
+# --- classification ---------------------------------------------------------------------------
+
+
+async def test_scores_a_classifier_exactly_and_counts_an_answer_naming_no_label_as_invalid(
+    sut: TestModel, trainer: Actor
+) -> None:
+    result = await sut.execute(TestRequest(actor=trainer, data=LABELLED, model=TRAINED))
+
+    report = result.report
+    assert report.task is Task.CLASSIFICATION
+    assert report.metrics["accuracy"] == 0.75
+    assert report.invalid_outputs == 1
+    assert report.errors == 0
+    assert {label: dict(row) for label, row in report.confusion.items()} == {
+        NEGATIVE: {NEGATIVE: 1, POSITIVE: 0, INVALID_OUTPUT: 1},
+        POSITIVE: {NEGATIVE: 0, POSITIVE: 2, INVALID_OUTPUT: 0},
+    }
+    assert [(f.example.user_text, f.output) for f in report.failures] == [("t4", "I don't know")]
+
+
+async def test_a_classifier_is_told_the_labels_to_choose_from(
+    sut: TestModel, chat_model: InMemoryChatModel, trainer: Actor
+) -> None:
+    await sut.execute(TestRequest(actor=trainer, data=LABELLED, model=TRAINED))
+
+    assert {call.messages for call in chat_model.calls} == {
+        (LABEL_INSTRUCTION, ChatMessage(Role.USER, text)) for text in ("t1", "t2", "t3", "t4")
+    }
+    assert len(chat_model.calls) == 4
+
+
+# --- model failures ---------------------------------------------------------------------------
+
+
+async def test_an_example_the_model_fails_on_is_a_failure_with_its_error(
+    datasets: InMemoryDatasetStore, models: InMemoryModelRegistry, trainer: Actor
+) -> None:
+    chat_model = InMemoryChatModel(
+        scripted(CHAT_SCRIPT, failing={"q4": ServiceError("The model timed out.")})
+    )
+    sut = make_sut(chat_model, datasets, models)
+
+    result = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON))
+
+    report = result.report
+    assert report.count == 4
+    assert report.errors == 1
+    assert report.metrics["exact_match"] == 0.75
+    assert [(f.example.user_text, f.output, f.error) for f in report.failures] == [
+        ("q4", "", "The model timed out.")
+    ]
+    assert len(chat_model.calls) == 4, "the other examples still ran"
+
+
+async def test_a_model_that_is_not_available_at_all_stops_the_test(
+    datasets: InMemoryDatasetStore, models: InMemoryModelRegistry, trainer: Actor, refuses
+) -> None:
+    chat_model = InMemoryChatModel(fail_with=CapabilityUnavailable("No chat model is configured."))
+    sut = make_sut(chat_model, datasets, models)
+
+    with refuses(CapabilityUnavailable):
+        await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON))
+
+
+async def test_an_unavailable_model_on_one_example_stops_the_test(
+    datasets: InMemoryDatasetStore, models: InMemoryModelRegistry, trainer: Actor, refuses
+) -> None:
+    chat_model = InMemoryChatModel(
+        scripted(CHAT_SCRIPT, failing={"q2": CapabilityUnavailable("The model was unloaded.")})
+    )
+    sut = make_sut(chat_model, datasets, models)
+
+    with refuses(CapabilityUnavailable):
+        await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON))
+
+
+# --- comparing with a baseline ----------------------------------------------------------------
+
+
+async def test_a_baseline_answers_the_same_examples_and_the_comparison_counts_wins_losses_ties(
+    sut: TestModel, chat_model: InMemoryChatModel, trainer: Actor
+) -> None:
+    result = await sut.execute(
+        TestRequest(actor=trainer, data=INLINE_JSON, model=TRAINED, baseline=BASE)
+    )
+
+    assert result.baseline_report is not None
+    assert result.comparison is not None
+    assert result.baseline_report.model == BASE
+    assert result.baseline_report.metrics["exact_match"] == 0.5
+    comparison = result.comparison
+    assert (comparison.model, comparison.baseline) == (TRAINED, BASE)
+    # trained [1, 1, 1, 0] against base [1, 0, 0, 1]
+    assert (comparison.wins, comparison.losses, comparison.ties) == (2, 1, 1)
+    assert comparison.deltas["exact_match"] == 0.25
+    assert asked(chat_model) == sorted(
+        [(TRAINED, q) for q in ANSWERS] + [(BASE, q) for q in ANSWERS]
+    )
+
+
+async def test_a_classifier_comparison_counts_correct_answers_where_the_baseline_was_wrong(
+    sut: TestModel, trainer: Actor
+) -> None:
+    result = await sut.execute(
+        TestRequest(actor=trainer, data=LABELLED, model=TRAINED, baseline=BASE)
+    )
+
+    assert result.comparison is not None
+    # trained right on t1–t3, base (always positive) right on t1 and t3
+    assert (result.comparison.wins, result.comparison.losses, result.comparison.ties) == (1, 0, 3)
+    assert result.comparison.deltas["accuracy"] == 0.25
+
+
+# --- where the test data comes from -----------------------------------------------------------
+
+
+async def test_a_saved_dataset_is_tested_on_its_held_out_split_only(
+    sut: TestModel,
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    trainer: Actor,
+) -> None:
+    saved = chat_dataset("support")
+    await datasets.save(saved)
+    train, test = saved.split()
+    assert train.examples
+    assert test.examples
+
+    result = await sut.execute(TestRequest(actor=trainer, dataset=" support "))
+
+    assert result.report.count == len(test.examples)
+    asked_texts = {call.messages[-1].content for call in chat_model.calls}
+    assert asked_texts == {e.user_text for e in test.examples}
+    assert asked_texts.isdisjoint(e.user_text for e in train.examples)
+
+
+@pytest.mark.xfail(
+    reason=(
+        "BUG: a saved classification dataset is tested on Dataset.split()[1], whose labels are only "
+        "those present in the held-out part; the model is told a partial label list and a real "
+        "label it answers is scored as an invalid output (test_model.py _test_data and "
+        "_label_instruction; entities.py Dataset.labels/split)"
+    ),
+    strict=True,
+)
+async def test_a_saved_classifier_dataset_is_tested_with_all_of_its_labels(
+    datasets: InMemoryDatasetStore, models: InMemoryModelRegistry, trainer: Actor
+) -> None:
+    good = [Example.single_turn(f"good {n}", POSITIVE) for n in range(1, 11)]
+    bad = [Example.single_turn(f"bad {n}", NEGATIVE) for n in range(1, 11)]
+    saved = Dataset(name="reviews", task=Task.CLASSIFICATION, examples=(*good, *bad))
+    await datasets.save(saved)
+    assert saved.split()[1].labels == (NEGATIVE,), "the held-out part holds one label"
+    chat_model = InMemoryChatModel(lambda messages, model: POSITIVE)
+    sut = make_sut(chat_model, datasets, models)
+
+    result = await sut.execute(TestRequest(actor=trainer, dataset="reviews"))
+
+    assert {call.messages[0] for call in chat_model.calls} == {LABEL_INSTRUCTION}
+    assert result.report.invalid_outputs == 0
+    assert result.report.confusion[NEGATIVE][POSITIVE] == 2
+
+
+async def test_refuses_an_unknown_dataset_and_runs_no_model(
+    sut: TestModel, chat_model: InMemoryChatModel, trainer: Actor, refuses
+) -> None:
+    with refuses(UnknownDataset) as caught:
+        await sut.execute(TestRequest(actor=trainer, dataset="nope"))
+
+    assert "nope" in str(caught.value)
+    assert chat_model.calls == []
+
+
+async def test_refuses_a_saved_dataset_without_held_out_examples_and_runs_no_model(
+    sut: TestModel,
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    trainer: Actor,
+    refuses,
+) -> None:
+    train_only = chat_dataset("tiny").split()[0]
+    await datasets.save(Dataset(name="tiny", task=Task.CHAT, examples=train_only.examples))
+
+    with refuses(EmptyDataset):
+        await sut.execute(TestRequest(actor=trainer, dataset="tiny"))
+
+    assert chat_model.calls == []
+
+
+async def test_tests_an_attachment(
+    sut: TestModel, chat_model: InMemoryChatModel, trainer: Actor
+) -> None:
+    upload = Upload("answers.json", INLINE_JSON.encode())
+
+    result = await sut.execute(TestRequest(actor=trainer, attachment=upload, model=TRAINED))
+
+    assert result.report.count == 4
+    assert result.report.metrics["exact_match"] == 0.75
+
+
+async def test_refuses_an_attachment_over_the_upload_limit_and_runs_no_model(
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    trainer: Actor,
+    refuses,
+) -> None:
+    sut = make_sut(chat_model, datasets, models, Limits(max_upload_bytes=10))
+
+    with refuses(FileTooLarge):
+        await sut.execute(
+            TestRequest(actor=trainer, attachment=Upload("a.json", INLINE_JSON.encode()))
+        )
+
+    assert chat_model.calls == []
+
+
+async def test_refuses_an_attachment_that_is_not_utf8_and_runs_no_model(
+    sut: TestModel, chat_model: InMemoryChatModel, trainer: Actor, refuses
+) -> None:
+    upload = Upload("answers.json", '{"привет": "мир"}'.encode("cp1251"))
+
+    with refuses(DatasetError):
+        await sut.execute(TestRequest(actor=trainer, attachment=upload))
+
+    assert chat_model.calls == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({}, id="none"),
+        pytest.param({"data": INLINE_JSON, "dataset": "support"}, id="data-and-dataset"),
+        pytest.param(
+            {"data": INLINE_JSON, "attachment": Upload("a.json", b"{}")}, id="data-and-file"
+        ),
+    ],
+)
+async def test_refuses_anything_but_exactly_one_source_of_test_data_and_runs_no_model(
+    sut: TestModel,
+    chat_model: InMemoryChatModel,
+    trainer: Actor,
+    refuses,
+    changes: dict[str, object],
+) -> None:
+    with refuses(InvalidArgument):
+        await sut.execute(TestRequest(actor=trainer, **changes))  # type: ignore[arg-type]
+
+    assert chat_model.calls == []
+
+
+@pytest.mark.parametrize("data", ["   ", "{}", "[]"])
+async def test_refuses_test_data_without_examples_and_runs_no_model(
+    sut: TestModel, chat_model: InMemoryChatModel, trainer: Actor, refuses, data: str
+) -> None:
+    with refuses(EmptyDataset):
+        await sut.execute(TestRequest(actor=trainer, data=data))
+
+    assert chat_model.calls == []
+
+
+async def test_refuses_more_examples_than_the_limit_and_runs_no_model(
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    trainer: Actor,
+    refuses,
+) -> None:
+    sut = make_sut(chat_model, datasets, models, Limits(max_test_examples=3))
+
+    with refuses(InvalidArgument) as caught:
+        await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON))
+
+    assert "4" in str(caught.value)
+    assert "3" in str(caught.value)
+    assert chat_model.calls == []
+
+
+async def test_exactly_the_example_limit_is_tested(
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    trainer: Actor,
+) -> None:
+    sut = make_sut(chat_model, datasets, models, Limits(max_test_examples=4))
+
+    result = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON))
+
+    assert result.report.count == 4
+
+
+async def test_a_bad_line_refuses_the_test_before_any_model_runs(
+    sut: TestModel, chat_model: InMemoryChatModel, trainer: Actor, refuses
+) -> None:
+    data = LABELLED + '\n{"text": "t5"\n' + json.dumps({"text": "", "label": POSITIVE})
+
+    with refuses(DatasetInvalid) as caught:
+        await sut.execute(TestRequest(actor=trainer, data=data))
+
+    assert "line 5" in str(caught.value)
+    assert chat_model.calls == []
+
+
+@pytest.mark.xfail(
+    reason=(
+        "BUG: TestModel raises DatasetInvalid without report=, unlike TrainModel and "
+        "SelectDataset, so a user only sees the first 3 problems (test_model.py _test_data)"
+    ),
+    strict=True,
+)
+async def test_a_bad_line_refusal_carries_a_report_of_every_problem(
+    sut: TestModel, trainer: Actor, refuses
+) -> None:
+    bad = "\n".join(["{broken"] * 5)
+
+    with refuses(DatasetInvalid) as caught:
+        await sut.execute(TestRequest(actor=trainer, data=bad))
+
+    report = caught.value.report
+    assert isinstance(report, ValidationReport)
+    assert [p.line for p in report.problems] == [1, 2, 3, 4, 5]
+
+
+# --- who may test -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"data": INLINE_JSON}, id="inline"),
+        pytest.param({"dataset": "support"}, id="dataset"),
+        pytest.param({"attachment": Upload("a.json", INLINE_JSON.encode())}, id="attachment"),
+        pytest.param({}, id="invalid-too"),
+    ],
+)
+async def test_refuses_a_member_without_the_trainer_role_and_runs_no_model(
+    sut: TestModel,
+    chat_model: InMemoryChatModel,
+    member: Actor,
+    refuses,
+    changes: dict[str, object],
+) -> None:
+    with refuses(PermissionDenied):
+        await sut.execute(TestRequest(actor=member, **changes))  # type: ignore[arg-type]
+
+    assert chat_model.calls == []
