@@ -21,7 +21,8 @@ Formats (chosen by file extension; without a file name, sniffed from the content
 - ``.txt``, ``.md`` or no extension — plain text: one document a non-blank line, or with
   ``document_per_file`` the whole text as one document. Plain text carries no label, so it needs the
   ``positive`` flag: ``True`` labels every document POSITIVE, ``False`` NEGATIVE, ``None`` is a problem
-  (unlabelled text teaches nothing). A ``.txt`` file whose content is unmistakably JSON Lines, JSON or
+  (unlabelled text teaches nothing) — except in a folder, where documents in a subfolder take the
+  subfolder's name as their label (``reviews/negative/a.txt`` → ``negative``). A ``.txt`` file whose content is unmistakably JSON Lines, JSON or
   CSV with a known header is read as that (a long message pasted into Discord arrives as
   ``message.txt``), unless ``document_per_file`` is set.
 
@@ -53,7 +54,10 @@ from typing import Any
 from .entities import NEGATIVE, POSITIVE, ChatMessage, Dataset, Example, Role, Task
 from .errors import DatasetError
 
-NEEDS_LABEL = "plain text needs positive=true or positive=false to label it"
+NEEDS_LABEL = (
+    "plain text needs positive=true or positive=false to label it "
+    "(or, in a folder, subfolders named after the labels)"
+)
 MIXED_KINDS = "mixes labelled and chat examples"
 UNSUPPORTED_FILE = "skipped: unsupported file type"
 NOT_UTF8 = "not UTF-8 text"
@@ -166,7 +170,8 @@ def parse_files(files: Sequence[tuple[str, bytes]], *, positive: bool | None) ->
     """Read a workspace folder: ``(file name, bytes)`` pairs, each file parsed by its extension.
 
     Files are read in name order, so the dataset (and its version) does not depend on the order a
-    listing returns. ``.txt``/``.md`` files are one document each. A file with another extension is
+    listing returns. ``.txt``/``.md`` files are one document each; without ``positive``, those in a
+    subfolder are labelled with the subfolder's name (``negative/a.txt`` → ``negative``). A file with another extension is
     reported ("skipped: unsupported file type") and so is one that is not UTF-8; the other files are
     still read. Hidden files (``.DS_Store``, ``.gitkeep``) are skipped silently. Problems carry the
     file name as ``source``.
@@ -185,7 +190,10 @@ def parse_files(files: Sequence[tuple[str, bytes]], *, positive: bool | None) ->
         except DatasetError:
             total.problems.append(Problem(None, NOT_UTF8, name))
             continue
-        total.merge(_parse(text, name, positive, document_per_file=kind == _TEXT), source=name)
+        # Plain documents in subfolders are labelled by their subfolder (reviews/negative/a.txt →
+        # "negative"), the usual layout of a text-classification corpus, unless positive= is given.
+        folder_label = name.split("/", 1)[0] if kind == _TEXT and "/" in name else None
+        total.merge(_parse(text, name, positive, kind == _TEXT, folder_label), source=name)
     return total.finish()
 
 
@@ -199,7 +207,11 @@ def _extension(filename: str) -> str:
 
 
 def _parse(
-    text: str, filename: str | None, positive: bool | None, document_per_file: bool
+    text: str,
+    filename: str | None,
+    positive: bool | None,
+    document_per_file: bool,
+    folder_label: str | None = None,
 ) -> _Collector:
     text = text.removeprefix("\ufeff")
     name = filename or "inline"
@@ -217,7 +229,7 @@ def _parse(
     elif kind == _CSV:
         _read_csv(text, name, positive, collector)
     else:
-        _read_text(text, name, positive, document_per_file, collector)
+        _read_text(text, name, positive, document_per_file, collector, folder_label)
     return collector
 
 
@@ -423,7 +435,12 @@ def _read_csv_records(
 
 
 def _read_text(
-    text: str, name: str, positive: bool | None, document_per_file: bool, out: _Collector
+    text: str,
+    name: str,
+    positive: bool | None,
+    document_per_file: bool,
+    out: _Collector,
+    folder_label: str | None = None,
 ) -> None:
     out.kinds.add(_LABELLED)
     if document_per_file:
@@ -436,10 +453,13 @@ def _read_text(
         ]
     if not documents:
         return
-    if positive is None:
+    if positive is not None:
+        label = POSITIVE if positive else NEGATIVE
+    elif folder_label is not None:
+        label = folder_label
+    else:
         out.unlabelled_text = True
         return
-    label = POSITIVE if positive else NEGATIVE
     out.examples.extend(
         Example.single_turn(document, label, origin=origin) for origin, document in documents
     )
@@ -712,8 +732,8 @@ def _same_text(text: str) -> str:
 class ValidationReport:
     """What a dataset holds and whether it can be trained on.
 
-    Valid means: no problems, at least ``min_examples`` examples, and for classification at least
-    two labels. Duplicates (removed before counting) and leakage (test examples whose user text is
+    Valid means: no problems, at least ``min_examples`` examples in the training part (what the
+    trainer receives), and for classification at least two labels. Duplicates (removed before counting) and leakage (test examples whose user text is
     also in training, ignoring case and spacing) are reported but do not invalidate.
     """
 
@@ -731,7 +751,8 @@ class ValidationReport:
 
     @property
     def too_few(self) -> bool:
-        return self.example_count < self.min_examples
+        # The trainer receives only the training part: that is what must reach its minimum.
+        return self.train_count < self.min_examples
 
     @property
     def one_label(self) -> bool:
@@ -744,7 +765,10 @@ class ValidationReport:
     def _blocking_notes(self) -> list[str]:
         notes: list[str] = []
         if self.too_few:
-            notes.append(f"needs at least {self.min_examples} examples, has {self.example_count}")
+            notes.append(
+                f"needs at least {self.min_examples} training examples, has {self.train_count} "
+                f"(of {self.example_count}; {self.test_count} held out for testing)"
+            )
         if self.one_label:
             if self.labels:
                 notes.append(f"only one label ({self.labels[0]}): a classifier needs at least two")

@@ -176,6 +176,9 @@ class Dataset:
     task: Task
     examples: tuple[Example, ...]
     source: str = ""
+    # The labels a classifier chooses from, when they are more than these examples show (a split
+    # keeps its parent's); None means the labels the examples carry.
+    label_set: tuple[str, ...] | None = None
 
     @property
     def version(self) -> str:
@@ -188,22 +191,27 @@ class Dataset:
     def labels(self) -> tuple[str, ...]:
         if self.task is not Task.CLASSIFICATION:
             return ()
+        if self.label_set is not None:
+            return self.label_set
         return tuple(sorted({e.completion for e in self.examples}))
 
     def split(self, test_percent: int = TEST_SHARE_PERCENT) -> tuple[Dataset, Dataset]:
-        """Deterministic train/test split by each example's content hash.
+        """Deterministic train/test split by the hash of each example's question.
 
-        The same example always lands on the same side, whatever else the dataset holds, so adding
-        data never moves a test example into training.
+        Examples asking the same (ignoring case and spacing) always land on the same side, so the
+        test part never asks what training already answered; and adding data never moves a test
+        example into training. Both parts keep the whole dataset's label set.
         """
         train: list[Example] = []
         test: list[Example] = []
         for example in self.examples:
-            bucket = int(example.key()[:8], 16) % 100
+            question = " ".join(example.user_text.split()).casefold()
+            bucket = int(hashlib.sha256(question.encode()).hexdigest()[:8], 16) % 100
             (test if bucket < test_percent else train).append(example)
+        labels = self.labels
         return (
-            replace(self, name=f"{self.name}:train", examples=tuple(train)),
-            replace(self, name=f"{self.name}:test", examples=tuple(test)),
+            replace(self, name=f"{self.name}:train", examples=tuple(train), label_set=labels),
+            replace(self, name=f"{self.name}:test", examples=tuple(test), label_set=labels),
         )
 
     def with_examples(self, examples: Iterable[Example]) -> Dataset:

@@ -10,7 +10,7 @@ from trainerbot.ports import ChatModel, DatasetStore, ModelRegistry
 
 from .access import require_trainer
 from .dataset_sources import Upload, check_upload
-from .datasets import build_dataset, decode, parse_text
+from .datasets import build_dataset, decode, parse_text, validate
 from .entities import Actor, ChatMessage, Dataset, Example, Role, Task
 from .errors import (
     CapabilityUnavailable,
@@ -114,10 +114,10 @@ class TestModel:
                 check_upload(request.attachment, self._limits)
                 name = request.attachment.filename
                 parsed = parse_text(decode(request.attachment.data, name), filename=name)
-            dataset, _ = build_dataset("test", parsed, source="test data")
+            dataset, duplicates = build_dataset("test", parsed, source="test data")
             if parsed.problems:
-                shown = "; ".join(str(p) for p in parsed.problems[:3])
-                raise DatasetInvalid(f"The test data has {len(parsed.problems)} problems: {shown}")
+                report = validate(dataset, parsed, duplicates=duplicates, min_examples=1)
+                raise DatasetInvalid(f"The test data is {report.summary()}", report=report)
         if not dataset.examples:
             raise EmptyDataset("The test data has no examples.")
         if len(dataset.examples) > self._limits.max_test_examples:
@@ -144,7 +144,13 @@ class TestModel:
                     return Prediction(example=example, output="", error=str(error))
             return Prediction(example=example, output=output.strip())
 
-        return list(await asyncio.gather(*(one(e) for e in dataset.examples)))
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(e)) for e in dataset.examples]
+        except ExceptionGroup as failed:
+            # The model is unavailable (or broke unexpectedly): the other examples were cancelled.
+            raise failed.exceptions[0] from None
+        return [task.result() for task in tasks]
 
 
 def _label_instruction(dataset: Dataset) -> ChatMessage | None:

@@ -17,7 +17,9 @@ from trainerbot.ports import (
 from .access import require_trainer
 from .dataset_sources import Upload, check_upload, dataset_name, read_folder
 from .datasets import (
+    MIXED_KINDS,
     ParseResult,
+    Problem,
     ValidationReport,
     build_dataset,
     decode,
@@ -29,6 +31,7 @@ from .entities import Actor, Dataset, JobStatus, Task, TrainingJob, TrainingSpec
 from .errors import DatasetInvalid, InvalidArgument, UnknownDataset, UnknownTrainer
 from .jobs import register_model
 from .limits import DEFAULT_LIMITS, Limits
+from .paths import parse_user_path
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ class TrainModel:
         elif request.data_dir is not None:
             files = await read_folder(self._workspace, request.data_dir, self._limits)
             parsed = parse_files(files, positive=request.positive)
-            name = name or dataset_name(request.data_dir)
+            name = name or dataset_name(parse_user_path(request.data_dir))
         elif not request.include_corrections:
             return await self._selected()
 
@@ -168,10 +171,12 @@ class TrainModel:
                 parsed = ParseResult(examples=tuple(examples), problems=(), task=Task.CHAT)
                 name = name or "corrections"
             else:
+                problems = parsed.problems
+                if parsed.task is Task.CLASSIFICATION and examples:
+                    # Corrections are chat answers: as labels they would teach nonsense.
+                    problems = (*problems, Problem(None, MIXED_KINDS, "corrections"))
                 parsed = ParseResult(
-                    examples=(*parsed.examples, *examples),
-                    problems=parsed.problems,
-                    task=parsed.task,
+                    examples=(*parsed.examples, *examples), problems=problems, task=parsed.task
                 )
         assert parsed is not None
         dataset, duplicates = build_dataset(

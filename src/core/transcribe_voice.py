@@ -8,7 +8,7 @@ from trainerbot.ports import AudioConverter, SpeechToText, Workspace
 
 from .access import require_trainer
 from .entities import Actor, AudioClip, Transcript
-from .errors import AudioTooLarge, AudioTooLong, EmptyAudio, InvalidArgument
+from .errors import AudioTooLarge, AudioTooLong, EmptyAudio, FileTooLarge, InvalidArgument
 from .limits import DEFAULT_LIMITS, Limits, human_bytes
 from .paths import parse_user_path
 
@@ -88,7 +88,10 @@ class TranscribeVoice:
             raise InvalidArgument("Reading audio from the workspace needs to know who asks.")
         require_trainer(request.actor)
         path = parse_user_path(request.path or "")
-        content = await self._workspace.read_file(path, max_bytes=self._limits.max_audio_bytes)
+        try:
+            content = await self._workspace.read_file(path, max_bytes=self._limits.max_audio_bytes)
+        except FileTooLarge as error:
+            raise AudioTooLarge(str(error)) from None
         if not content.data:
             raise EmptyAudio()
         return AudioClip(data=content.data, filename=content.filename)

@@ -359,13 +359,6 @@ async def test_trains_on_a_workspace_folder_named_after_it(
     assert [d.name for d in datasets.versions] == ["chats"]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: the dataset is named from the raw data_dir, so 'chats/' (a trailing slash) names it "
-        "'dataset' instead of 'chats' (train_model.py _dataset: dataset_name(request.data_dir))"
-    ),
-    strict=True,
-)
 async def test_a_folder_typed_with_a_trailing_slash_is_still_named_after_the_folder(
     sut: TrainModel, trainer: Actor
 ) -> None:
@@ -433,14 +426,6 @@ async def test_corrections_are_added_to_the_given_data(
     assert correction(1).example() in result.dataset.examples
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: corrections (chat examples) merged into labelled data keep the CLASSIFICATION task "
-        "without a 'mixes labelled and chat examples' problem, so the corrected answer becomes a "
-        "label (train_model.py _dataset, the merge at lines 171-175)"
-    ),
-    strict=True,
-)
 async def test_refuses_to_mix_corrections_into_labelled_data_and_records_nothing(
     sut: TrainModel,
     corrections: InMemoryCorrectionStore,
@@ -787,15 +772,6 @@ async def test_a_training_part_of_exactly_as_many_examples_as_the_trainer_needs_
     assert len(jobs.history) == 1
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: min_examples is checked against the whole dataset, but the trainer is handed only the "
-        "training part: 10 examples pass a trainer needing 10 and it receives 7 "
-        "(train_model.py execute: validate(... min_examples=trainer.min_examples) counts "
-        "example_count, not train_count)"
-    ),
-    strict=True,
-)
 async def test_refuses_data_whose_training_part_is_smaller_than_the_trainer_needs(
     datasets: InMemoryDatasetStore,
     corrections: InMemoryCorrectionStore,

@@ -313,13 +313,6 @@ async def test_refuses_an_empty_workspace_audio_file(
     assert converter.converted == []
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: a workspace audio file over max_audio_bytes raises the workspace's FileTooLarge, "
-        "not AudioTooLarge as the rules say (transcribe_voice.py _clip)"
-    ),
-    strict=True,
-)
 async def test_refuses_a_workspace_audio_file_over_the_size_limit_as_audio_too_large(
     converter: InMemoryAudioConverter,
     speech_to_text: InMemorySpeechToText,
