@@ -136,3 +136,36 @@ def test_the_example_env_file_as_is_starts_the_console(tmp_path: Path) -> None:
     result = trainerbot(stdin="!hi\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Hi console user!")
+
+
+def test_an_interactive_terminal_gets_a_prompt_and_leaves_on_end_of_input(tmp_path: Path) -> None:
+    import pty
+    import select
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trainerbot", "console"],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        cwd=tmp_path,
+        env=clean_env(),
+    )
+    os.close(terminal)
+    seen = b""
+
+    def read_until(marker: bytes, count: int = 1) -> None:
+        nonlocal seen
+        while seen.count(marker) < count:
+            ready, _, _ = select.select([controller], [], [], 30)
+            assert ready, f"no {marker!r} in {seen!r}"
+            seen += os.read(controller, 4096)
+
+    read_until(b"you> ")
+    os.write(controller, b"!hi\n")
+    read_until(b"Hi console user!")
+    read_until(b"you> ", count=2)  # the next prompt: input() is listening again
+    os.write(controller, b"\x04")  # Ctrl-D: end of input
+    assert process.wait(timeout=30) == 0
+    os.close(controller)
+    assert b"type !help, or Ctrl-D to leave" in seen

@@ -8,6 +8,7 @@ request, awaits the use case and formats the result.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import uuid
@@ -105,24 +106,35 @@ class Console:
         """Read lines until end of input. Shows a prompt only when talking to a person."""
         stdin = stdin or sys.stdin
         stdout = stdout or sys.stdout
-        interactive = stdin.isatty() and stdout.isatty()
+        interactive = stdin is sys.stdin and stdin.isatty() and stdout.isatty()
         if interactive:
+            with contextlib.suppress(ImportError):
+                import readline  # noqa: F401 - importing it gives input() line editing
+
             stdout.write(f"trainerbot console — type {self._prefix}help, or Ctrl-D to leave.\n")
         while True:
-            if interactive:
-                stdout.write("you> ")
-                stdout.flush()
-            # Reading a terminal blocks; do it off the event loop.
-            line = await asyncio.to_thread(stdin.readline)
-            if not line:
+            line = await self._read_line(stdin, interactive)
+            if line is None:
                 break
-            reply = await self.handle(line.rstrip("\n"))
+            reply = await self.handle(line)
             if reply:
                 stdout.write(reply + "\n")
                 stdout.flush()
         if interactive:
             stdout.write("\n")
         return 0
+
+    @staticmethod
+    async def _read_line(stdin: TextIO, interactive: bool) -> str | None:
+        """The next line, or None at end of input. Reading blocks, so it runs off the event loop."""
+        if interactive:
+            # input() gives a person line editing and history (through readline when present).
+            try:
+                return await asyncio.to_thread(input, "you> ")
+            except EOFError:
+                return None
+        line = await asyncio.to_thread(stdin.readline)
+        return line.rstrip("\n") if line else None
 
     # --- plain messages ---------------------------------------------------------------------
 

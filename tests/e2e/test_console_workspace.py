@@ -1,0 +1,117 @@
+"""The whole loop through the console on a real workspace: files on disk, records across restarts."""
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from dependency_injector import providers
+
+from trainerbot.adapters.console import Console
+from trainerbot.adapters.memory import InMemoryChatModel, InMemoryModelTrainer
+from trainerbot.config import Settings
+from trainerbot.container import Container, create_container
+
+
+def start(
+    workspace: Path, trainer: InMemoryModelTrainer | None = None
+) -> tuple[Console, Container]:
+    """A fresh process, as far as trainerbot knows: new container, same workspace."""
+    container = create_container(Settings(workspace=workspace))
+    container.chat_model.override(InMemoryChatModel(lambda messages, model: "Lyon"))
+    container.trainers.override(
+        providers.Object({"local": trainer or InMemoryModelTrainer("local", immediate=True)})
+    )
+    return Console(container.use_cases()), container
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    for i in range(8):
+        (root / "reviews" / "positive").mkdir(parents=True, exist_ok=True)
+        (root / "reviews" / "negative").mkdir(parents=True, exist_ok=True)
+        (root / "reviews" / "positive" / f"p{i}.txt").write_text(f"I loved it, part {i}")
+        (root / "reviews" / "negative" / f"n{i}.txt").write_text(f"I hated it, part {i}")
+    return root
+
+
+async def test_a_correction_survives_a_restart_and_trains_a_model(workspace: Path) -> None:
+    console, _ = start(workspace)
+    reply = await console.handle("Capital of France?")
+    message_id = re.search(r"!correct (\S+) ", reply)
+    assert message_id is not None
+
+    # Restart: the interaction is found on disk and the correction recorded there.
+    console, container = start(workspace)
+    assert "recorded" in await console.handle(f"!correct {message_id.group(1)} Paris")
+    lines = (workspace / "records" / "corrections.jsonl").read_text().splitlines()
+    assert json.loads(lines[-1])["corrected"] == "Paris"
+
+    console, container = start(workspace, InMemoryModelTrainer("local", immediate=True))
+    trained = await console.handle("!train corrections=true")
+    assert "succeeded" in trained
+    [job] = await container.jobs().all()
+    assert job.dataset_name == "corrections"
+    assert job.example_count == 1  # the one correction, in the training part
+    assert (workspace / "datasets" / "corrections").is_dir()
+
+
+async def test_select_dataset_labels_by_subfolder_archives_and_trains(workspace: Path) -> None:
+    trainer = InMemoryModelTrainer("local", immediate=True)
+    console, _ = start(workspace, trainer)
+
+    selected = await console.handle("!select_dataset reviews")
+    assert selected.startswith("Selected dataset reviews: 16 examples")
+    [archive] = (workspace / "archives").glob("reviews-*.zip")
+    with zipfile.ZipFile(archive) as zipped:
+        manifest = json.loads(zipped.read("manifest.json"))
+        assert len(manifest["files"]) == 16
+
+    assert "succeeded" in await console.handle("!train")
+    [spec] = trainer.started
+    assert spec.dataset.labels == ("negative", "positive")
+    assert spec.validation is not None
+    held_out = {e.user_text for e in spec.validation.examples}
+    assert held_out.isdisjoint(e.user_text for e in spec.dataset.examples)
+
+
+async def test_archive_and_getfile_stay_inside_the_workspace(
+    workspace: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "secret.txt"
+    outside.write_text("top secret")
+    (workspace / "reviews" / "leak.txt").symlink_to(outside)
+    console, _ = start(workspace)
+
+    assert "top secret" not in await console.handle("!getfile reviews/leak.txt")
+    assert "I loved it, part 3" in await console.handle("!getfile reviews/positive/p3.txt")
+    archived = await console.handle("!archive reviews")
+    assert archived.startswith("Archived reviews: 16 files")
+    [archive] = (workspace / "archives").glob("reviews-*.zip")
+    with zipfile.ZipFile(archive) as zipped:
+        assert not any("leak" in name for name in zipped.namelist())
+
+
+async def test_refusals_write_nothing(workspace: Path) -> None:
+    (workspace / "empty").mkdir()
+    (workspace / "blank.jsonl").write_text("")
+    console, _ = start(workspace)
+    records_before = sorted(p.name for p in (workspace / "records").iterdir())
+
+    for line in [
+        "!train data_dir=empty",
+        "!train data_dir=reviews/positive",  # one label only
+        "!train ```\nnot json\n```",
+        "!archive empty",
+        "!select_dataset ../..",
+        "!feedback   ",
+        "!correct 1 nothing to correct",
+    ]:
+        reply = await console.handle(line)
+        assert reply.startswith("error: "), line
+
+    assert sorted(p.name for p in (workspace / "records").iterdir()) == records_before
+    assert list((workspace / "archives").iterdir()) == []
+    assert list((workspace / "datasets").iterdir()) == []
