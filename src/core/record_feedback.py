@@ -55,8 +55,9 @@ class RecordFeedback:
                 f"{self._limits.max_feedback_chars}."
             )
         interaction_id = None
-        if request.message_id is not None:
-            interaction = await self._interactions.find_by_message(request.message_id)
+        message_id = request.message_id.strip() if request.message_id is not None else None
+        if message_id is not None:
+            interaction = await self._interactions.find_by_message(message_id)
             if interaction is None:
                 raise UnknownMessage()
             interaction_id = interaction.id
@@ -66,7 +67,7 @@ class RecordFeedback:
             text=text,
             rating=request.rating,
             interaction_id=interaction_id,
-            message_id=request.message_id,
+            message_id=message_id,
         )
         await self._feedback.add(feedback)
         return FeedbackResult(feedback)

@@ -13,7 +13,8 @@ MAX_SENTENCE_CHARS = 300
 
 _CODE_BLOCK = re.compile(r"```.*?```", re.DOTALL)
 _INLINE_CODE = re.compile(r"`([^`]*)`")
-_URL = re.compile(r"https?://\S+")
+# A link ends before trailing punctuation, which belongs to the sentence ("see https://x.org.").
+_URL = re.compile(r"https?://\S*[^\s.,;:!?)\]'\"]")
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|<a?:\w+:\d+>")
 _MARKUP = re.compile(r"[*_~>#|]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
@@ -26,7 +27,9 @@ def speakable(text: str) -> str:
     text = _URL.sub(" a link ", text)
     text = _MENTION.sub(" ", text)
     text = _MARKUP.sub(" ", text)
-    return re.sub(r"[ \t]+", " ", text).strip()
+    text = re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r" ([.,;:!?)\]])", r"\1", text)  # what replacements left before punctuation
+    return re.sub(r"([(\[]) ", r"\1", text).strip()
 
 
 def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:

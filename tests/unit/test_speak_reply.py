@@ -53,8 +53,13 @@ def queued_texts(voice: InMemoryVoiceOutput, target: str) -> list[str]:
         ),
         pytest.param("Call `len(x)` here.", "Call len(x) here.", id="inline-code"),
         pytest.param("See https://example.com/a?b=c now.", "See a link now.", id="url"),
-        pytest.param("Hi <@123> and <@!456> and <@&789>!", "Hi and and !", id="mentions"),
-        pytest.param("Go to <#42>.", "Go to .", id="channel"),
+        pytest.param(
+            "Read https://example.org/x. Or (https://x.io/y).",
+            "Read a link. Or (a link).",
+            id="url-before-punctuation",
+        ),
+        pytest.param("Hi <@123> and <@!456> and <@&789>!", "Hi and and!", id="mentions"),
+        pytest.param("Go to <#42>.", "Go to.", id="channel"),
         pytest.param("Nice <:smile:123> <a:wave:456> job", "Nice job", id="custom-emoji"),
         pytest.param(
             "**bold** __under__ ~~gone~~ || spoiler ||", "bold under gone spoiler", id="markdown"
@@ -147,7 +152,7 @@ async def test_code_links_mentions_and_markdown_are_not_read_aloud(
 
     await sut.execute(SpeakRequest(text=text, target="guild-1"))
 
-    assert queued_texts(voice, "guild-1") == ["Look at a link with .", "(code in the chat)"]
+    assert queued_texts(voice, "guild-1") == ["Look at a link with.", "(code in the chat)"]
 
 
 @pytest.mark.parametrize("text", ["", "  \n ", "<@123> <#456>", "**__**"])
