@@ -18,6 +18,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 from typing import TextIO
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
@@ -83,6 +84,14 @@ def _run_discord(settings: Settings) -> int:
     return EXIT_CONFIG
 
 
+def _without_credentials(url: str) -> str:
+    """``http://user:pass@host/v1`` → ``http://***@host/v1``: a URL may carry a password."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
 def _available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
@@ -113,7 +122,7 @@ def doctor(settings: Settings) -> list[str]:
         f"  command prefix       {settings.command_prefix}",
         f"  trainer role         {settings.trainer_role}",
         f"  openai api key       {secret(settings.openai_api_key)}",
-        f"  openai base url      {settings.openai_base_url or 'the SDK default'}",
+        f"  openai base url      {_without_credentials(settings.openai_base_url) if settings.openai_base_url else 'the SDK default'}",
         f"  chat backend         {settings.resolved_chat_backend} (model {settings.resolved_chat_model})",
         f"  default trainer      {settings.resolved_trainer}",
         f"  speech recognition   {settings.resolved_stt_engine} ({settings.language})",

@@ -72,6 +72,13 @@ def test_doctor_reports_configuration_without_any_secret(tmp_path: Path) -> None
         assert secret not in output
 
 
+def test_doctor_hides_credentials_inside_the_base_url(tmp_path: Path) -> None:
+    url = "http://alice:hunter2-secret@127.0.0.1:8080/v1"
+    result = trainerbot("doctor", cwd=tmp_path, env=clean_env(TRAINERBOT_OPENAI_BASE_URL=url))
+    assert "http://***@127.0.0.1:8080/v1" in result.stdout
+    assert "hunter2-secret" not in result.stdout + result.stderr
+
+
 def test_secrets_in_a_dotenv_file_are_read_but_never_shown(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f"OPENAI_API_KEY={SECRETS['TRAINERBOT_OPENAI_API_KEY']}\n")
     result = trainerbot("doctor", cwd=tmp_path)

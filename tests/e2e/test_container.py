@@ -1,10 +1,16 @@
 """The composition root: every use case resolves, adapters follow configuration."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
-from trainerbot.adapters.memory import InMemoryCorrectionStore, InMemoryInteractionLog
+from trainerbot import Actor, AnswerRequest, CorrectionRequest
+from trainerbot.adapters.memory import (
+    InMemoryChatModel,
+    InMemoryCorrectionStore,
+    InMemoryInteractionLog,
+)
 from trainerbot.adapters.storage import FilesystemWorkspace, JsonlCorrectionStore
 from trainerbot.adapters.unavailable import UnavailableChatModel
 from trainerbot.config import Settings
@@ -18,18 +24,30 @@ def test_every_use_case_resolves_from_a_container_wired_to_memory() -> None:
     assert isinstance(use_cases, UseCases)
     for field in dataclasses.fields(UseCases):
         resolved = getattr(use_cases, field.name)
-        assert type(resolved).__name__ == field.type or hasattr(resolved, "execute")
+        assert type(resolved).__name__ == field.type  # the annotation, e.g. "AnswerMessage"
         assert callable(resolved.execute)
     assert isinstance(sut.interactions(), InMemoryInteractionLog)
     assert isinstance(sut.corrections(), InMemoryCorrectionStore)
 
 
-def test_use_cases_share_one_instance_of_each_adapter() -> None:
+async def test_use_cases_share_one_instance_of_each_adapter() -> None:
     sut = create_container(Settings(storage="memory"))
-    assert sut.answer_message()._interactions is sut.record_correction()._interactions
+    sut.chat_model.override(InMemoryChatModel(lambda messages, model: "Lyon"))
+    use_cases = sut.use_cases()
+    ada = Actor(id="ada", name="Ada")
+
+    await use_cases.answer_message.execute(
+        AnswerRequest(conversation_id="c", author=ada, text="Capital of France?", message_id="7")
+    )
+    # The correction finds the answer: both use cases hold the same interaction log.
+    await use_cases.record_correction.execute(
+        CorrectionRequest(actor=ada, message_id="7", text="Paris")
+    )
+    [correction] = sut.corrections().corrections
+    assert correction.wrong_answer == "Lyon"
 
 
-def test_filesystem_storage_lives_in_the_configured_workspace(tmp_path) -> None:
+def test_filesystem_storage_lives_in_the_configured_workspace(tmp_path: Path) -> None:
     sut = create_container(Settings(workspace=tmp_path / "ws"))
     assert isinstance(sut.workspace(), FilesystemWorkspace)
     assert isinstance(sut.corrections(), JsonlCorrectionStore)
@@ -54,7 +72,5 @@ def test_the_chat_backend_follows_configuration_and_says_what_is_missing(
 
 def test_nothing_is_built_until_asked() -> None:
     # Declaring and binding the container constructs no adapter (no workspace folder appears).
-    Container(settings=Settings(workspace="never-created"))
-    import pathlib
-
-    assert not pathlib.Path("never-created").exists()
+    Container(settings=Settings(workspace=Path("never-created")))
+    assert not Path("never-created").exists()
