@@ -17,12 +17,15 @@ help:
 	@echo "make lint    ruff, import-linter contracts and mypy"
 
 # The interpreter: refuse politely when it is too old, and make the venv even where the
-# distribution's python lacks ensurepip (then through virtualenv from PyPI).
+# distribution's python lacks ensurepip (then through virtualenv from PyPI, installed with
+# --target so that a system python marked externally managed (PEP 668) allows it).
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "trainerbot needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
 	@echo "Creating $(VENV) (first run only)…" >&2
-	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); \
-		$(PYTHON) -m pip install --quiet --user virtualenv && $(PYTHON) -m virtualenv --quiet $(VENV); }
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV) $(VENV).bootstrap; \
+		$(PYTHON) -m pip install --quiet --target $(VENV).bootstrap virtualenv && \
+		PYTHONPATH=$(VENV).bootstrap $(PYTHON) -m virtualenv --quiet $(VENV) && \
+		rm -rf $(VENV).bootstrap; }
 	@$(PY) -m pip install --quiet --upgrade pip >&2
 
 # Stamps: reinstall only when pyproject.toml changes.
@@ -56,4 +59,4 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix src tests bench
 
 clean:
-	rm -rf $(VENV) .mypy-path .pytest_cache .mypy_cache .ruff_cache build *.egg-info src/*.egg-info
+	rm -rf $(VENV) $(VENV).bootstrap .mypy-path .pytest_cache .mypy_cache .ruff_cache build *.egg-info src/*.egg-info
