@@ -22,9 +22,9 @@ Formats (chosen by file extension; without a file name, sniffed from the content
   ``document_per_file`` the whole text as one document. Plain text carries no label, so it needs the
   ``positive`` flag: ``True`` labels every document POSITIVE, ``False`` NEGATIVE, ``None`` is a problem
   (unlabelled text teaches nothing) — except in a folder, where documents in a subfolder take the
-  subfolder's name as their label (``reviews/negative/a.txt`` → ``negative``). A ``.txt`` file whose content is unmistakably JSON Lines, JSON or
-  CSV with a known header is read as that (a long message pasted into Discord arrives as
-  ``message.txt``), unless ``document_per_file`` is set.
+  subfolder's name as their label (``reviews/negative/a.txt`` → ``negative``). A ``.txt`` file
+  whose content is unmistakably JSON Lines, JSON or CSV with a known header is read as that (a long
+  message pasted into Discord arrives as ``message.txt``), unless ``document_per_file`` is set.
 
 Sniffing without a file name: first non-blank character ``{`` → an object of answers when the whole
 text is one JSON object with no example keys, else JSON Lines when every non-blank line parses, else
@@ -171,9 +171,9 @@ def parse_files(files: Sequence[tuple[str, bytes]], *, positive: bool | None) ->
 
     Files are read in name order, so the dataset (and its version) does not depend on the order a
     listing returns. ``.txt``/``.md`` files are one document each; without ``positive``, those in a
-    subfolder are labelled with the subfolder's name (``negative/a.txt`` → ``negative``). A file with another extension is
-    reported ("skipped: unsupported file type") and so is one that is not UTF-8; the other files are
-    still read. Hidden files (``.DS_Store``, ``.gitkeep``) are skipped silently. Problems carry the
+    subfolder are labelled with the subfolder's name (``negative/a.txt`` → ``negative``). A file
+    with another extension is reported ("skipped: unsupported file type") and so is one that is not
+    UTF-8; the other files are still read. Hidden files (``.DS_Store``, ``.gitkeep``) are skipped silently. Problems carry the
     file name as ``source``.
     """
     total = _Collector()
@@ -733,8 +733,9 @@ class ValidationReport:
     """What a dataset holds and whether it can be trained on.
 
     Valid means: no problems, at least ``min_examples`` examples in the training part (what the
-    trainer receives), and for classification at least two labels. Duplicates (removed before counting) and leakage (test examples whose user text is
-    also in training, ignoring case and spacing) are reported but do not invalidate.
+    trainer receives), and for classification at least two labels. Duplicates (removed before
+    counting) and leakage (test examples whose user text is also in training, ignoring case and
+    spacing — the split by question prevents it) are reported but do not invalidate.
     """
 
     dataset_name: str
