@@ -353,6 +353,12 @@ class TrainingJob:
     provider_job_id: str | None = None
     model: str | None = None
     error: str | None = None
+    # What the provider holds for this job (uploaded file ids), so a restart can resume or clean up.
+    provider_files: tuple[str, ...] = ()
+    # The provider's latest progress: recent event messages, and the last checkpoint's metrics
+    # (step, train_loss, valid_loss...).
+    events: tuple[str, ...] = ()
+    metrics: Mapping[str, float] = field(default_factory=dict)
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
 

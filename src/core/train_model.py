@@ -28,7 +28,13 @@ from .datasets import (
     validate,
 )
 from .entities import Actor, Dataset, JobStatus, Task, TrainingJob, TrainingSpec, new_id
-from .errors import DatasetInvalid, InvalidArgument, UnknownDataset, UnknownTrainer
+from .errors import (
+    DatasetInvalid,
+    InvalidArgument,
+    TrainerbotError,
+    UnknownDataset,
+    UnknownTrainer,
+)
 from .jobs import register_model
 from .limits import DEFAULT_LIMITS, Limits
 from .paths import parse_user_path
@@ -73,8 +79,10 @@ class TrainModel:
     - The validation report comes before anything starts: any bad line, too few examples for the
       trainer, or a classification set with one label stops here (``DatasetInvalid`` carrying the
       report), and nothing is uploaded, saved or recorded.
-    - Once the trainer has accepted the job, the dataset version and the job are recorded; a job
-      that finished at once (an immediate trainer) registers its model for ``!use``.
+    - A valid dataset is saved and its job recorded *before* the trainer starts, so a crash part-way
+      leaves a job to resume; a trainer that refuses (permission denied, an outage) leaves the job
+      recorded as failed with the reason, and the reason reaches the user. A job that finished at
+      once (an immediate trainer) registers its model for ``!use``.
     """
 
     def __init__(
@@ -122,8 +130,15 @@ class TrainModel:
             suffix=dataset.name[:18],
             metadata={"dataset": dataset.name, "dataset_version": dataset.version, "job": job.id},
         )
-        started = await trainer.start(spec, job=job)
+        # The job is recorded before the trainer starts, so a crash part-way (an upload done, the
+        # provider job not yet known) leaves a job that RefreshJob can resume or settle.
         await self._datasets.save(dataset)
+        await self._jobs.save(job)
+        try:
+            started = await trainer.start(spec, job=job)
+        except TrainerbotError as error:
+            await self._jobs.save(job.with_status(JobStatus.FAILED, error=str(error)))
+            raise
         await self._jobs.save(started)
         await register_model(self._models, started)
         return TrainResult(job=started, report=report, dataset=dataset)

@@ -27,6 +27,8 @@ from trainerbot.core.entities import (
     JobStatus,
     Role,
     Task,
+    TrainingJob,
+    TrainingSpec,
 )
 from trainerbot.core.errors import (
     DatasetError,
@@ -174,7 +176,7 @@ async def test_inline_chat_data_starts_a_job_with_the_default_trainer_and_record
     assert result.dataset.task is Task.CHAT
     assert len(result.dataset.examples) == 20
     assert datasets.versions == [result.dataset]
-    assert jobs.history == [result.job]
+    assert await jobs.all() == [result.job]
     assert len(model_trainer.started) == 1
     job = result.job
     assert job.id.startswith("job-")
@@ -293,7 +295,7 @@ async def test_a_job_that_finishes_at_once_registers_its_model(
     result = await sut.execute(TrainRequest(actor=trainer, data=chat_jsonl(), method="fewshot"))
 
     assert result.job.status is JobStatus.SUCCEEDED
-    assert jobs.history == [result.job]
+    assert await jobs.all() == [result.job]
     assert [(m.id, m.trainer, m.job_id, m.dataset_version) for m in models.registered] == [
         (f"fewshot:{result.job.id}", "fewshot", result.job.id, result.dataset.version)
     ]
@@ -311,15 +313,55 @@ async def test_refuses_an_unknown_trainer_naming_the_known_ones_and_records_noth
     nothing_recorded()
 
 
-async def test_a_trainer_that_refuses_to_start_leaves_nothing_recorded(
-    sut: TrainModel, model_trainer: InMemoryModelTrainer, trainer: Actor, refuses, nothing_recorded
+async def test_a_trainer_that_refuses_to_start_is_recorded_as_failed_with_its_reason(
+    sut: TrainModel,
+    model_trainer: InMemoryModelTrainer,
+    jobs: InMemoryJobStore,
+    trainer: Actor,
+    refuses,
 ) -> None:
     model_trainer.fail_with = ServiceError("Fine-tuning is not available to this organisation.")
 
     with refuses(ServiceError):
         await sut.execute(TrainRequest(actor=trainer, data=chat_jsonl()))
 
-    nothing_recorded()
+    first, last = jobs.history
+    assert first.id == last.id
+    assert first.status is JobStatus.VALIDATING
+    assert last.status is JobStatus.FAILED
+    assert last.error == "Fine-tuning is not available to this organisation."
+
+
+async def test_the_job_is_recorded_before_the_trainer_starts(
+    datasets: InMemoryDatasetStore,
+    corrections: InMemoryCorrectionStore,
+    jobs: InMemoryJobStore,
+    models: InMemoryModelRegistry,
+    workspace: InMemoryWorkspace,
+    trainer: Actor,
+) -> None:
+    seen_by_trainer: list[list[TrainingJob]] = []
+
+    class Watching(InMemoryModelTrainer):
+        async def start(self, spec: TrainingSpec, *, job: TrainingJob) -> TrainingJob:
+            seen_by_trainer.append(await jobs.all())  # what a crash right now would leave
+            return await super().start(spec, job=job)
+
+    sut = TrainModel(
+        trainers={"watching": Watching("watching")},
+        default_trainer="watching",
+        datasets=datasets,
+        corrections=corrections,
+        jobs=jobs,
+        models=models,
+        workspace=workspace,
+    )
+    result = await sut.execute(TrainRequest(actor=trainer, data=chat_jsonl()))
+
+    [[recorded]] = seen_by_trainer
+    assert recorded.id == result.job.id
+    assert recorded.status is JobStatus.VALIDATING
+    assert await datasets.get(result.dataset.name) == result.dataset
 
 
 # --- who may train ---------------------------------------------------------------------------
@@ -461,7 +503,7 @@ async def test_without_data_the_selected_dataset_is_trained_on(
     assert result.job.dataset_name == "support"
     assert result.job.dataset_version == chosen.version
     assert model_trainer.started[0].dataset == chosen.split()[0]
-    assert jobs.history == [result.job]
+    assert await jobs.all() == [result.job]
 
 
 async def test_refuses_without_data_or_a_selected_dataset_and_records_nothing(
@@ -769,7 +811,7 @@ async def test_a_training_part_of_exactly_as_many_examples_as_the_trainer_needs_
 
     assert len(picky.started[0].dataset.examples) == 10
     assert result.job.example_count == 10
-    assert len(jobs.history) == 1
+    assert len(await jobs.all()) == 1
 
 
 async def test_refuses_data_whose_training_part_is_smaller_than_the_trainer_needs(

@@ -261,6 +261,9 @@ def job_to_record(job: TrainingJob) -> Record:
         "provider_job_id": job.provider_job_id,
         "model": job.model,
         "error": job.error,
+        "provider_files": list(job.provider_files),
+        "events": list(job.events),
+        "metrics": dict(job.metrics),
         "created_at": datetime_to_text(job.created_at),
         "updated_at": datetime_to_text(job.updated_at),
     }
@@ -280,9 +283,31 @@ def job_from_record(record: Mapping[str, Any]) -> TrainingJob:
         provider_job_id=_opt_str(record, "provider_job_id"),
         model=_opt_str(record, "model"),
         error=_opt_str(record, "error"),
+        provider_files=_str_tuple(record, "provider_files"),
+        events=_str_tuple(record, "events"),
+        metrics=_float_map(record, "metrics"),
         created_at=_datetime(record, "created_at"),
         updated_at=_datetime(record, "updated_at"),
     )
+
+
+def _str_tuple(record: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """An optional list of strings (absent in records written before the field existed)."""
+    value = record.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise RecordError(f"{key} is not a list of strings")
+    return tuple(value)
+
+
+def _float_map(record: Mapping[str, Any], key: str) -> dict[str, float]:
+    """An optional mapping of names to numbers (absent in older records)."""
+    value = record.get(key, {})
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
+        for k, v in value.items()
+    ):
+        raise RecordError(f"{key} is not a mapping of names to numbers")
+    return {k: float(v) for k, v in value.items()}
 
 
 def model_to_record(model: TrainedModel) -> Record:
