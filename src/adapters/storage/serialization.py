@@ -291,14 +291,6 @@ def job_from_record(record: Mapping[str, Any]) -> TrainingJob:
     )
 
 
-def _str_tuple(record: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    """An optional list of strings (absent in records written before the field existed)."""
-    value = record.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise RecordError(f"{key} is not a list of strings")
-    return tuple(value)
-
-
 def _float_map(record: Mapping[str, Any], key: str) -> dict[str, float]:
     """An optional mapping of names to numbers (absent in older records)."""
     value = record.get(key, {})
