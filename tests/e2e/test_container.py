@@ -11,8 +11,14 @@ from trainerbot.adapters.memory import (
     InMemoryCorrectionStore,
     InMemoryInteractionLog,
 )
+from trainerbot.adapters.openai import (
+    OpenAIChatModel,
+    OpenAIEmbeddings,
+    OpenAIModelTrainer,
+    OpenAISpeechToText,
+)
 from trainerbot.adapters.storage import FilesystemWorkspace, JsonlCorrectionStore
-from trainerbot.adapters.unavailable import UnavailableChatModel
+from trainerbot.adapters.unavailable import UnavailableChatModel, UnavailableSpeechToText
 from trainerbot.config import Settings
 from trainerbot.container import Container, create_container
 from trainerbot.core.use_cases import UseCases
@@ -54,20 +60,36 @@ def test_filesystem_storage_lives_in_the_configured_workspace(tmp_path: Path) ->
     assert {p.name for p in (tmp_path / "ws").iterdir()} >= {"datasets", "archives", "exports"}
 
 
-@pytest.mark.parametrize(
-    ("settings", "backend"),
-    [
-        (Settings(storage="memory"), "local"),
-        (Settings(storage="memory", openai_base_url="http://127.0.0.1:9/v1"), "openai"),
-    ],
-)
-def test_the_chat_backend_follows_configuration_and_says_what_is_missing(
-    settings: Settings, backend: str
-) -> None:
-    sut = create_container(settings)
-    assert settings.resolved_chat_backend == backend
+def test_without_openai_settings_chat_says_what_is_missing() -> None:
+    sut = create_container(Settings(storage="memory"))
     assert isinstance(sut.chat_model(), UnavailableChatModel)
-    assert sut.chat_model().reason
+    assert "embedded offline chat model" in sut.chat_model().reason
+
+
+def test_openai_chosen_but_not_configured_names_the_settings_to_set() -> None:
+    sut = create_container(Settings(storage="memory", chat_backend="openai"))
+    chat = sut.chat_model()
+    assert isinstance(chat, UnavailableChatModel)
+    assert "TRAINERBOT_OPENAI_API_KEY" in chat.reason
+    assert "TRAINERBOT_OPENAI_BASE_URL" in chat.reason
+
+
+def test_a_base_url_alone_selects_the_openai_adapters() -> None:
+    sut = create_container(Settings(storage="memory", openai_base_url="http://127.0.0.1:9/v1"))
+    assert isinstance(sut.chat_model(), OpenAIChatModel)
+    assert isinstance(sut.trainers()["openai"], OpenAIModelTrainer)
+    assert isinstance(sut.embeddings(), OpenAIEmbeddings)
+    # The adapters share one client, made without a key for a key-less local server.
+    assert str(sut.openai_client().base_url) == "http://127.0.0.1:9/v1/"
+
+
+@pytest.mark.parametrize(
+    ("engine", "adapter"),
+    [("openai", OpenAISpeechToText), ("sphinx", UnavailableSpeechToText)],
+)
+def test_the_speech_engine_follows_configuration(engine: str, adapter: type) -> None:
+    settings = Settings(storage="memory", openai_api_key="sk-test", stt_engine=engine)
+    assert isinstance(create_container(settings).speech_to_text(), adapter)
 
 
 def test_nothing_is_built_until_asked() -> None:
