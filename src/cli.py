@@ -17,6 +17,7 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,9 +25,11 @@ from pydantic import ValidationError
 
 from trainerbot import __version__
 from trainerbot.adapters.console import Console
+from trainerbot.adapters.openai import ModelCheck, check_models, make_client, service_name
 from trainerbot.adapters.unavailable import Unavailable
 from trainerbot.config import Settings
 from trainerbot.container import create_container
+from trainerbot.core.errors import TrainerbotError
 
 log = logging.getLogger("trainerbot")
 
@@ -92,6 +95,53 @@ def _without_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
+def _shown_date(value: str) -> str:
+    """A shutdown date as the server gave it: an ISO date, or a Unix timestamp made readable."""
+    if value.isdigit():
+        return datetime.fromtimestamp(int(value), UTC).date().isoformat()
+    return value
+
+
+def openai_model_lines(settings: Settings) -> list[str]:
+    """Whether the configured OpenAI models exist on the server, and when they shut down."""
+    if not settings.openai_configured:
+        return ["openai models: not checked (no OpenAI key or base URL configured)"]
+    wanted = {"fine-tuning base": settings.openai_finetune_model}
+    if settings.resolved_chat_backend == "openai":
+        wanted = {"chat": settings.resolved_chat_model, **wanted}
+    if settings.resolved_stt_engine == "openai":
+        wanted["speech-to-text"] = settings.openai_stt_model
+    if settings.resolved_tts_engine == "openai":
+        wanted["text-to-speech"] = settings.openai_tts_model
+    wanted["embeddings"] = settings.openai_embedding_model
+    service = service_name(settings.openai_base_url)
+
+    async def check() -> list[ModelCheck] | TrainerbotError:
+        # A quick look: no long waits or retries for a report.
+        client = make_client(
+            api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
+            base_url=settings.openai_base_url,
+            timeout=10.0,
+            max_retries=0,
+        )
+        async with client:
+            return await check_models(client, wanted, service=service)
+
+    result = asyncio.run(check())
+    if isinstance(result, TrainerbotError):
+        return [f"openai models: cannot check — {result}"]
+    lines = [f"openai models (on {service}):"]
+    for item in result:
+        if not item.found:
+            state = "NOT FOUND on the server: set another model name"
+        elif item.shutdown_date:
+            state = f"available, shuts down {_shown_date(item.shutdown_date)}"
+        else:
+            state = "available"
+        lines.append(f"  {item.role:<18} {item.model:<28} {state}")
+    return lines
+
+
 def _available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
@@ -113,7 +163,9 @@ def doctor(settings: Settings) -> list[str]:
     trainers = container.trainers()
 
     def status(adapter: object) -> str:
-        return f"not available — {adapter.reason}" if isinstance(adapter, Unavailable) else "ready"
+        if isinstance(adapter, Unavailable):
+            return f"not available — {adapter.reason}"
+        return f"configured ({type(adapter).__name__})"
 
     lines = [
         f"trainerbot {__version__} (Python {sys.version.split()[0]})",
@@ -137,6 +189,7 @@ def doctor(settings: Settings) -> list[str]:
         f"  audio decoding       {status(container.audio_converter())}",
     ]
     lines += [f"  trainer {name:<12} {status(t)}" for name, t in trainers.items()]
+    lines.append("libraries:")
     for module, label in (
         ("discord", "discord.py"),
         ("nacl", "PyNaCl (voice)"),
@@ -147,7 +200,7 @@ def doctor(settings: Settings) -> list[str]:
         ("llama_cpp", "llama-cpp-python (embedded model)"),
     ):
         lines.append(f"  {label:<34} {'installed' if _available(module) else 'not installed'}")
-    return lines
+    return lines + openai_model_lines(settings)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -178,6 +231,9 @@ def _main(argv: Sequence[str] | None) -> int:
     settings = _settings()
     _configure_logging(settings.log_level)
     if args.command == "doctor":
+        if settings.log_level != "DEBUG":
+            # The report says what failed; the adapters' warnings would only repeat it.
+            logging.getLogger("trainerbot").setLevel(logging.ERROR)
         print("\n".join(doctor(settings)))
         return 0
     if args.command == "run":

@@ -61,7 +61,12 @@ class Settings(BaseSettings):
             "TRAINERBOT_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"
         ),
     )
-    openai_base_url: str | None = None
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "TRAINERBOT_OPENAI_BASE_URL", "OPENAI_BASE_URL", "openai_base_url"
+        ),
+    )
     openai_timeout: float = Field(default=60.0, gt=0)
     openai_max_retries: int = Field(default=3, ge=0, le=10)
     openai_finetune_model: str = DEFAULT_FINETUNE_MODEL

@@ -10,7 +10,7 @@ def _clean_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     for name in list(os.environ):
-        if name.startswith("TRAINERBOT_") or name == "OPENAI_API_KEY":
+        if name.startswith("TRAINERBOT_") or name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
             monkeypatch.delenv(name)
     # A .env in the working directory must not leak into tests either.
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))

@@ -13,6 +13,8 @@ SECRETS = {
     "TRAINERBOT_DISCORD_TOKEN": "MTIzNDU2Nzg5.discord-secret-value",
     "TRAINERBOT_OPENAI_API_KEY": "sk-test-openai-secret-value",
 }
+# With a key, doctor asks the server for its models: a closed local port, never the internet.
+NOWHERE = {"TRAINERBOT_OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -62,7 +64,7 @@ def test_run_without_a_token_says_exactly_what_to_set(tmp_path: Path) -> None:
 
 
 def test_doctor_reports_configuration_without_any_secret(tmp_path: Path) -> None:
-    result = trainerbot("doctor", cwd=tmp_path, env=clean_env(**SECRETS))
+    result = trainerbot("doctor", cwd=tmp_path, env=clean_env(**SECRETS, **NOWHERE))
     assert result.returncode == 0
     output = result.stdout + result.stderr
     assert "discord token        set" in output
@@ -81,7 +83,7 @@ def test_doctor_hides_credentials_inside_the_base_url(tmp_path: Path) -> None:
 
 def test_secrets_in_a_dotenv_file_are_read_but_never_shown(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f"OPENAI_API_KEY={SECRETS['TRAINERBOT_OPENAI_API_KEY']}\n")
-    result = trainerbot("doctor", cwd=tmp_path)
+    result = trainerbot("doctor", cwd=tmp_path, env=clean_env(**NOWHERE))
     assert "openai api key       set" in result.stdout
     assert SECRETS["TRAINERBOT_OPENAI_API_KEY"] not in result.stdout + result.stderr
 
