@@ -34,7 +34,12 @@ async def check_models(
     checks: list[ModelCheck] = []
     for role, name in wanted.items():
         model = listed.get(name)
-        shutdown = (model.model_extra or {}).get("shutdown_date") if model is not None else None
+        shutdown = None
+        if model is not None:
+            # A declared field in current SDKs; an extra field in older ones.
+            shutdown = getattr(model, "shutdown_date", None) or (model.model_extra or {}).get(
+                "shutdown_date"
+            )
         checks.append(
             ModelCheck(
                 role=role,
