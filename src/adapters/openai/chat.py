@@ -48,7 +48,9 @@ class OpenAIChatModel(ChatModel):
                 **self._options,
             )
         except OPENAI_ERRORS as error:
-            raise translate(error, service=self._service, model=model) from None
+            raise translate(
+                error, secret=self._client.api_key, service=self._service, model=model
+            ) from None
         if not response.choices:
             return ""
         return response.choices[0].message.content or ""

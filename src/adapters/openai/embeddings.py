@@ -27,7 +27,9 @@ class OpenAIEmbeddings(Embeddings):
             try:
                 response = await self._client.embeddings.create(model=self._model, input=batch)
             except OPENAI_ERRORS as error:
-                raise translate(error, service=self._service, model=self._model) from None
+                raise translate(
+                    error, secret=self._client.api_key, service=self._service, model=self._model
+                ) from None
             ordered = sorted(response.data, key=lambda item: item.index)
             vectors.extend(list(item.embedding) for item in ordered)
         return vectors

@@ -30,7 +30,7 @@ async def check_models(
     try:
         listed = {model.id: model async for model in client.models.list()}
     except OPENAI_ERRORS as error:
-        return translate(error, service=service)
+        return translate(error, secret=client.api_key, service=service)
     checks: list[ModelCheck] = []
     for role, name in wanted.items():
         model = listed.get(name)

@@ -8,7 +8,7 @@ import wave
 from openai import AsyncOpenAI
 
 from trainerbot.core.entities import AudioClip, PcmAudio, Transcript
-from trainerbot.core.errors import InvalidInput
+from trainerbot.core.errors import InvalidInput, ServiceError
 from trainerbot.ports import SpeechToText, TextToSpeech
 
 from .errors import OPENAI_ERRORS, translate
@@ -55,7 +55,9 @@ class OpenAISpeechToText(SpeechToText):
                 language=iso_language(language),
             )
         except OPENAI_ERRORS as error:
-            raise translate(error, service=self._service, model=self._model) from None
+            raise translate(
+                error, secret=self._client.api_key, service=self._service, model=self._model
+            ) from None
         return Transcript(text=result.text.strip(), language=language, engine="openai")
 
 
@@ -93,8 +95,15 @@ class OpenAITextToSpeech(TextToSpeech):
                 response_format=self._format,  # type: ignore[arg-type]
             )
         except OPENAI_ERRORS as error:
-            raise translate(error, service=self._service, model=self._model) from None
+            raise translate(
+                error, secret=self._client.api_key, service=self._service, model=self._model
+            ) from None
         extension, content_type = SPEECH_FORMATS[self._format]
+        # An error page or a JSON body with status 200 is not speech: say so now, not at playback.
+        received = response.response.headers.get("content-type", "").split(";")[0].strip()
+        if not response.content or received.startswith(("application/json", "text/")):
+            service = self._service[0].upper() + self._service[1:]
+            raise ServiceError(f"{service} sent an answer I could not read: it is not audio.")
         return AudioClip(
             data=response.content, filename=f"speech.{extension}", content_type=content_type
         )

@@ -57,9 +57,10 @@ def _message(role: str, content: str) -> dict[str, str]:
 def training_lines(dataset: Dataset, method: FineTuningMethod) -> list[dict[str, Any]]:
     """The dataset in OpenAI's fine-tuning format: chat lines, or preference lines for DPO.
 
-    Examples marked unwanted (``positive=false`` on chat data) teach nothing to supervised
-    fine-tuning and have no preferred answer for DPO, so they are left out. Classification data
-    carries the same instruction the tests use, so the model learns to answer with a label.
+    Left out: examples marked unwanted (``positive=false`` on chat data), which teach supervised
+    fine-tuning nothing and have no preferred answer; and, for DPO, examples without a rejected
+    answer, which are no pair. Classification data carries the same instruction the tests use, so
+    the model learns to answer with a label.
     """
     instruction = (
         [classification_instruction(dataset.labels).to_dict()]
@@ -71,8 +72,9 @@ def training_lines(dataset: Dataset, method: FineTuningMethod) -> list[dict[str,
         if not example.wanted:
             continue
         prompt = [*instruction, *(m.to_dict() for m in example.prompt)]
-        if method == "dpo":
-            assert example.rejected is not None
+        if method == "supervised":
+            lines.append({"messages": [*prompt, _message("assistant", example.completion)]})
+        elif example.rejected is not None:
             lines.append(
                 {
                     "input": {"messages": prompt},
@@ -80,26 +82,37 @@ def training_lines(dataset: Dataset, method: FineTuningMethod) -> list[dict[str,
                     "non_preferred_output": [_message("assistant", example.rejected)],
                 }
             )
-        else:
-            lines.append({"messages": [*prompt, _message("assistant", example.completion)]})
     return lines
 
 
-def training_file(dataset: Dataset, method: FineTuningMethod) -> bytes:
+def encode_file(lines: list[dict[str, Any]], name: str) -> bytes:
     """The JSONL upload, checked with the same rules the dataset passed, so OpenAI cannot refuse it
     for a reason we could have told the user first."""
-    lines = training_lines(dataset, method)
     text = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n"
-    problems = parse_text(text, filename=f"{dataset.name}.jsonl").problems
+    problems = parse_text(text, filename=f"{name}.jsonl").problems
     if problems:
         shown = "; ".join(str(p) for p in problems[:3])
         raise DatasetInvalid(f"The fine-tuning file would be refused: {shown}")
+    return text.encode("utf-8")
+
+
+def training_file(dataset: Dataset, method: FineTuningMethod) -> bytes:
+    """The training upload; too few usable examples are refused here, before anything is sent."""
+    lines = training_lines(dataset, method)
     if len(lines) < MIN_EXAMPLES:
         raise DatasetInvalid(
-            f"OpenAI fine-tuning needs at least {MIN_EXAMPLES} wanted training examples; "
+            f"OpenAI fine-tuning needs at least {MIN_EXAMPLES} usable training examples; "
             f"{dataset.name} has {len(lines)}."
         )
-    return text.encode("utf-8")
+    return encode_file(lines, dataset.name)
+
+
+def validation_file(dataset: Dataset | None, method: FineTuningMethod) -> bytes | None:
+    """The validation upload, or None when too few usable examples remain to be worth one."""
+    if dataset is None:
+        return None
+    lines = training_lines(dataset, method)
+    return encode_file(lines, dataset.name) if len(lines) >= MIN_EXAMPLES else None
 
 
 class OpenAIModelTrainer(ModelTrainer):
@@ -143,12 +156,7 @@ class OpenAIModelTrainer(ModelTrainer):
             "dpo" if examples and all(e.rejected is not None for e in examples) else "supervised"
         )
         train_bytes = training_file(spec.dataset, method)
-        validation = spec.validation
-        valid_bytes = (
-            training_file(validation, method)
-            if validation is not None and len(validation.examples) >= MIN_EXAMPLES
-            else None
-        )
+        valid_bytes = validation_file(spec.validation, method)
         base_model = spec.base_model or self._base_model
         uploaded: list[str] = []
         try:
@@ -174,7 +182,9 @@ class OpenAIModelTrainer(ModelTrainer):
             raise CapabilityUnavailable(PERMISSION_DENIED) from None
         except OPENAI_ERRORS as error:
             await self._delete(uploaded)
-            raise translate(error, service=self._service, model=base_model) from None
+            raise translate(
+                error, secret=self._client.api_key, service=self._service, model=base_model
+            ) from None
         except BaseException:
             await self._delete(uploaded)
             raise
@@ -204,7 +214,7 @@ class OpenAIModelTrainer(ModelTrainer):
             if time.monotonic() >= deadline:
                 raise ServiceError(
                     f"{self._service} did not process the training file within "
-                    f"{self._file_timeout:.0f} s; please try again later."
+                    f"{self._file_timeout:g} s; please try again later."
                 )
             await asyncio.sleep(self._poll_interval)
 
@@ -219,10 +229,19 @@ class OpenAIModelTrainer(ModelTrainer):
     # --- following --------------------------------------------------------------------------
 
     async def refresh(self, job: TrainingJob) -> TrainingJob:
+        if job.provider_job_id is None:
+            return await self._recover(job)
         try:
-            if job.provider_job_id is None:
-                return await self._recover(job)
             remote = await self._client.fine_tuning.jobs.retrieve(job.provider_job_id)
+        except openai.NotFoundError:
+            service = self._service[0].upper() + self._service[1:]
+            return job.with_status(
+                JobStatus.FAILED,
+                error=f"{service} no longer knows job {job.provider_job_id}; train again.",
+            )
+        except OPENAI_ERRORS as error:
+            raise translate(error, secret=self._client.api_key, service=self._service) from None
+        try:
             events = await self._client.fine_tuning.jobs.list_events(
                 job.provider_job_id, limit=EVENTS_KEPT
             )
@@ -230,7 +249,7 @@ class OpenAIModelTrainer(ModelTrainer):
                 job.provider_job_id, limit=1
             )
         except OPENAI_ERRORS as error:
-            raise translate(error, service=self._service) from None
+            raise translate(error, secret=self._client.api_key, service=self._service) from None
         merged = self._merge(job, remote)
         # Events come newest first; keep them oldest first, as people read.
         messages = tuple(event.message for event in reversed(events.data))
@@ -244,12 +263,15 @@ class OpenAIModelTrainer(ModelTrainer):
 
     async def _recover(self, job: TrainingJob) -> TrainingJob:
         """Find a job whose start was interrupted before its provider id was recorded."""
-        async for remote in self._client.fine_tuning.jobs.list(limit=50):
-            if (remote.metadata or {}).get("job") == job.id:
-                found = job.with_status(
-                    job.status, provider_job_id=remote.id, base_model=remote.model
-                )
-                return self._merge(found, remote)
+        try:
+            async for remote in self._client.fine_tuning.jobs.list(limit=50):
+                if (remote.metadata or {}).get("job") == job.id:
+                    found = job.with_status(
+                        job.status, provider_job_id=remote.id, base_model=remote.model
+                    )
+                    return self._merge(found, remote)
+        except OPENAI_ERRORS as error:
+            raise translate(error, secret=self._client.api_key, service=self._service) from None
         return job.with_status(
             JobStatus.FAILED,
             error="The job was interrupted before OpenAI accepted it; start the training again.",
@@ -261,7 +283,7 @@ class OpenAIModelTrainer(ModelTrainer):
         try:
             remote = await self._client.fine_tuning.jobs.cancel(job.provider_job_id)
         except OPENAI_ERRORS as error:
-            raise translate(error, service=self._service) from None
+            raise translate(error, secret=self._client.api_key, service=self._service) from None
         return self._merge(job, remote)
 
     def _merge(self, job: TrainingJob, remote: Any) -> TrainingJob:
