@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from openai import AsyncOpenAI
 
+from trainerbot.core.errors import ServiceError
 from trainerbot.ports import Embeddings
 
 from .errors import OPENAI_ERRORS, translate
@@ -31,5 +32,10 @@ class OpenAIEmbeddings(Embeddings):
                     error, secret=self._client.api_key, service=self._service, model=self._model
                 ) from None
             ordered = sorted(response.data, key=lambda item: item.index)
+            if [item.index for item in ordered] != list(range(len(batch))):
+                # A vector short would shift every later text onto another text's vector.
+                raise ServiceError(
+                    f"{self._service} sent {len(ordered)} embeddings for {len(batch)} texts."
+                )
             vectors.extend(list(item.embedding) for item in ordered)
         return vectors

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import math
+import struct
 
 import pytest
 from fake_openai import FakeOpenAI, Recorded, embed
@@ -120,3 +123,21 @@ async def test_server_error_is_a_service_error(
 
     with pytest.raises(ServiceError):
         await sut.embed(["hello"])
+
+
+async def test_fewer_vectors_than_texts_is_a_service_error_not_a_shifted_answer(
+    openai_server: FakeOpenAI, sut: OpenAIEmbeddings
+) -> None:
+    one_vector = base64.b64encode(struct.pack("<3f", 0.1, 0.2, 0.3)).decode()
+    body = json.dumps(
+        {
+            "object": "list",
+            "data": [{"object": "embedding", "index": 0, "embedding": one_vector}],
+            "model": EMBEDDING_MODEL,
+            "usage": {"prompt_tokens": 2, "total_tokens": 2},
+        }
+    )
+    openai_server.inject("malformed", path="/embeddings", body=body)
+
+    with pytest.raises(ServiceError, match="sent 1 embeddings for 2 texts"):
+        await sut.embed(["first text", "second text"])
