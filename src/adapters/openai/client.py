@@ -37,3 +37,8 @@ def service_name(base_url: str | None) -> str:
     return (
         f"the model server at {host}:{parts.port}" if parts.port else f"the model server at {host}"
     )
+
+
+def as_subject(service: str) -> str:
+    """``"the model server at h:p"`` → ``"The model server at h:p"``: to start a sentence with."""
+    return service[:1].upper() + service[1:]

@@ -9,6 +9,7 @@ from openai import AsyncOpenAI
 from trainerbot.core.errors import ServiceError
 from trainerbot.ports import Embeddings
 
+from .client import as_subject
 from .errors import OPENAI_ERRORS, translate
 
 BATCH = 256  # well under the endpoint's 2048 inputs a request
@@ -35,7 +36,7 @@ class OpenAIEmbeddings(Embeddings):
             if [item.index for item in ordered] != list(range(len(batch))):
                 # A vector short would shift every later text onto another text's vector.
                 raise ServiceError(
-                    f"{self._service} sent {len(ordered)} embeddings for {len(batch)} texts."
+                    f"{as_subject(self._service)} sent {len(ordered)} embeddings for {len(batch)} texts."
                 )
             vectors.extend(list(item.embedding) for item in ordered)
         return vectors

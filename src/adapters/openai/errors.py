@@ -21,7 +21,7 @@ from trainerbot.core.errors import (
     UnknownModel,
 )
 
-from .client import KEYLESS
+from .client import KEYLESS, as_subject
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def translate(
                 detail=detail,
                 status=status,
             )
-            return domain_error(message[0].upper() + message[1:])
+            return domain_error(as_subject(message))
     raise error
 
 

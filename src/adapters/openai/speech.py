@@ -11,6 +11,7 @@ from trainerbot.core.entities import AudioClip, PcmAudio, Transcript
 from trainerbot.core.errors import InvalidInput, ServiceError
 from trainerbot.ports import SpeechToText, TextToSpeech
 
+from .client import as_subject
 from .errors import OPENAI_ERRORS, translate
 
 # response_format → (file extension, content type). Opus comes in an Ogg container, which the
@@ -102,8 +103,9 @@ class OpenAITextToSpeech(TextToSpeech):
         # An error page or a JSON body with status 200 is not speech: say so now, not at playback.
         received = response.response.headers.get("content-type", "").split(";")[0].strip()
         if not response.content or received.startswith(("application/json", "text/")):
-            service = self._service[0].upper() + self._service[1:]
-            raise ServiceError(f"{service} sent an answer I could not read: it is not audio.")
+            raise ServiceError(
+                f"{as_subject(self._service)} sent an answer I could not read: it is not audio."
+            )
         return AudioClip(
             data=response.content, filename=f"speech.{extension}", content_type=content_type
         )

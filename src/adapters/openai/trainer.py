@@ -24,6 +24,7 @@ from trainerbot.core.errors import CapabilityUnavailable, DatasetInvalid, Servic
 from trainerbot.core.prompts import classification_instruction
 from trainerbot.ports import ModelTrainer
 
+from .client import as_subject
 from .errors import OPENAI_ERRORS, translate
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,9 @@ class OpenAIModelTrainer(ModelTrainer):
                 return
             if file.status == "error":
                 reason = " ".join(str(file.status_details or "no reason given").split())[:300]
-                raise DatasetInvalid(f"OpenAI could not process the training file: {reason}")
+                raise DatasetInvalid(
+                    f"{as_subject(self._service)} could not process the training file: {reason}"
+                )
             if time.monotonic() >= deadline:
                 raise ServiceError(
                     f"{self._service} did not process the training file within "
@@ -234,10 +237,10 @@ class OpenAIModelTrainer(ModelTrainer):
         try:
             remote = await self._client.fine_tuning.jobs.retrieve(job.provider_job_id)
         except openai.NotFoundError:
-            service = self._service[0].upper() + self._service[1:]
             return job.with_status(
                 JobStatus.FAILED,
-                error=f"{service} no longer knows job {job.provider_job_id}; train again.",
+                error=f"{as_subject(self._service)} no longer knows job {job.provider_job_id}; "
+                "train again.",
             )
         except OPENAI_ERRORS as error:
             raise translate(error, secret=self._client.api_key, service=self._service) from None
