@@ -84,6 +84,14 @@ class Settings(BaseSettings):
     trainer: TrainerName | None = None
     stt_engine: SttEngine | None = None
     tts_engine: TtsEngine | None = None
+    # Offline engine used when the online text-to-speech engine fails ("none": no fallback).
+    tts_fallback: Literal["espeak", "none"] = "espeak"
+    # faster_whisper: a CTranslate2 Whisper model folder (or a name faster-whisper may download).
+    whisper_model: str | None = None
+    # Speech recognition: worker threads (recognition is CPU-bound) and the longest piece a long
+    # recording is cut into.
+    stt_workers: int = Field(default=2, ge=1, le=16)
+    stt_chunk_seconds: float = Field(default=30.0, gt=1)
     language: str = "en-US"
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     # None: the model's own default (some models accept no other temperature).
