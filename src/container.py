@@ -11,6 +11,16 @@ from importlib import resources
 
 from dependency_injector import containers, providers
 
+from trainerbot.adapters.audio.espeak import EspeakTextToSpeech
+from trainerbot.adapters.audio.fallback import FallbackTextToSpeech
+from trainerbot.adapters.audio.ffmpeg import FfmpegAudioConverter
+from trainerbot.adapters.audio.gtts import GttsTextToSpeech
+from trainerbot.adapters.audio.recognition import (
+    FasterWhisperEngine,
+    GoogleEngine,
+    SpeechRecognitionSpeechToText,
+    SphinxEngine,
+)
 from trainerbot.adapters.memory import (
     InMemoryCorrectionStore,
     InMemoryDatasetStore,
@@ -39,7 +49,6 @@ from trainerbot.adapters.storage import (
     JsonlModelRegistry,
 )
 from trainerbot.adapters.unavailable import (
-    UnavailableAudioConverter,
     UnavailableChatModel,
     UnavailableModelTrainer,
     UnavailableSpeechToText,
@@ -75,9 +84,10 @@ NO_LOCAL_CHAT = (
     "The embedded offline chat model is not part of this build yet, and no OpenAI key or base URL "
     "is configured, so there is no model to answer with."
 )
-NO_SPEECH = "Speech recognition with this engine is not part of this build yet."
-NO_AUDIO = "Audio decoding (ffmpeg) is not part of this build yet."
-NO_TTS = "Text-to-speech with this engine is not part of this build yet."
+NO_WHISPER_MODEL = (
+    "The faster_whisper engine needs a model: set TRAINERBOT_WHISPER_MODEL to a CTranslate2 "
+    "Whisper model folder."
+)
 NO_VOICE = (
     "Voice channels exist only in Discord, and the Discord adapter is not part of this build yet."
 )
@@ -205,10 +215,49 @@ class Container(containers.DeclarativeContainer):
         local=providers.Singleton(UnavailableModelTrainer, "local", NO_LOCAL_TRAINER),
         openai=openai_trainer,
     )
-    audio_converter = providers.Singleton(UnavailableAudioConverter, NO_AUDIO)
+    audio_converter = providers.Singleton(
+        FfmpegAudioConverter,
+        ffmpeg=providers.Callable(
+            lambda s: str(s.ffmpeg_path) if s.ffmpeg_path else None, settings
+        ),
+        max_bytes=settings.provided.max_audio_bytes,
+        # Decoding stops a little past the limit, so TranscribeVoice can say how long it was.
+        max_seconds=settings.provided.max_audio_seconds,
+    )
+
     speech_to_text = providers.Selector(
         providers.Callable(
-            lambda s: _openai_or_missing(s, wanted=s.resolved_stt_engine == "openai"), settings
+            lambda s: (
+                s.resolved_stt_engine
+                if s.resolved_stt_engine != "openai"
+                else _openai_or_missing(s, wanted=True)
+            ),
+            settings,
+        ),
+        sphinx=providers.Singleton(
+            SpeechRecognitionSpeechToText,
+            providers.Singleton(SphinxEngine),
+            max_workers=settings.provided.stt_workers,
+            max_chunk_seconds=settings.provided.stt_chunk_seconds,
+            name="sphinx",
+        ),
+        google=providers.Singleton(
+            SpeechRecognitionSpeechToText,
+            providers.Singleton(GoogleEngine),
+            max_workers=settings.provided.stt_workers,
+            max_chunk_seconds=settings.provided.stt_chunk_seconds,
+            name="google",
+        ),
+        faster_whisper=providers.Selector(
+            providers.Callable(lambda s: "model" if s.whisper_model else "none", settings),
+            model=providers.Singleton(
+                SpeechRecognitionSpeechToText,
+                providers.Singleton(FasterWhisperEngine, settings.provided.whisper_model),
+                max_workers=settings.provided.stt_workers,
+                max_chunk_seconds=settings.provided.stt_chunk_seconds,
+                name="faster_whisper",
+            ),
+            none=providers.Singleton(UnavailableSpeechToText, NO_WHISPER_MODEL),
         ),
         openai=providers.Singleton(
             OpenAISpeechToText,
@@ -217,12 +266,19 @@ class Container(containers.DeclarativeContainer):
             service=openai_service,
         ),
         missing=providers.Singleton(UnavailableSpeechToText, NO_OPENAI_SETTINGS),
-        other=providers.Singleton(UnavailableSpeechToText, NO_SPEECH),
     )
-    text_to_speech = providers.Selector(
+    espeak = providers.Singleton(EspeakTextToSpeech)
+    _online_tts = providers.Selector(
         providers.Callable(
-            lambda s: _openai_or_missing(s, wanted=s.resolved_tts_engine == "openai"), settings
+            lambda s: (
+                s.resolved_tts_engine
+                if s.resolved_tts_engine != "openai"
+                else _openai_or_missing(s, wanted=True)
+            ),
+            settings,
         ),
+        gtts=providers.Singleton(GttsTextToSpeech),
+        espeak=espeak,
         openai=providers.Singleton(
             OpenAITextToSpeech,
             openai_client,
@@ -231,7 +287,24 @@ class Container(containers.DeclarativeContainer):
             service=openai_service,
         ),
         missing=providers.Singleton(UnavailableTextToSpeech, NO_OPENAI_SETTINGS),
-        other=providers.Singleton(UnavailableTextToSpeech, NO_TTS),
+    )
+    # The online voices fall back to the offline one (logged) unless told not to.
+    text_to_speech = providers.Selector(
+        providers.Callable(
+            lambda s: (
+                "alone"
+                if s.tts_fallback == "none" or s.resolved_tts_engine == "espeak"
+                else "with_fallback"
+            ),
+            settings,
+        ),
+        alone=_online_tts,
+        with_fallback=providers.Singleton(
+            FallbackTextToSpeech,
+            _online_tts,
+            espeak,
+            name=providers.Callable(lambda s: f"{s.resolved_tts_engine}+espeak", settings),
+        ),
     )
     # For the fewshot trainer's retrieval when OpenAI is configured (None: a local index instead).
     embeddings = providers.Selector(

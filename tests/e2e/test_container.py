@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from trainerbot import Actor, AnswerRequest, CorrectionRequest
+from trainerbot.adapters.audio.recognition import SpeechRecognitionSpeechToText
 from trainerbot.adapters.memory import (
     InMemoryChatModel,
     InMemoryCorrectionStore,
@@ -85,7 +86,12 @@ def test_a_base_url_alone_selects_the_openai_adapters() -> None:
 
 @pytest.mark.parametrize(
     ("engine", "adapter"),
-    [("openai", OpenAISpeechToText), ("sphinx", UnavailableSpeechToText)],
+    [
+        ("openai", OpenAISpeechToText),
+        ("sphinx", SpeechRecognitionSpeechToText),
+        ("google", SpeechRecognitionSpeechToText),
+        ("faster_whisper", UnavailableSpeechToText),  # no TRAINERBOT_WHISPER_MODEL given
+    ],
 )
 def test_the_speech_engine_follows_configuration(engine: str, adapter: type) -> None:
     settings = Settings(storage="memory", openai_api_key="sk-test", stt_engine=engine)

@@ -1,0 +1,570 @@
+"""FfmpegAudioConverter on real audio with the real ffmpeg: every container, every bad input,
+the limits, the process limit, timeouts and cancellation."""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import os
+import signal
+import stat
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from audio_fixtures import FORMAT_OPTIONS, TOO_LONG_LIMIT, AudioFixtures, wav_duration
+
+from trainerbot.adapters.audio.ffmpeg import (
+    FfmpegAudioConverter,
+    ogg_cut_short,
+    resolve_ffmpeg,
+    split_on_silence,
+)
+from trainerbot.core.entities import AudioClip, PcmAudio
+from trainerbot.core.errors import (
+    AudioTooLarge,
+    AudioTooLong,
+    CapabilityUnavailable,
+    EmptyAudio,
+    ServiceError,
+    TrainerbotError,
+    UndecodableAudio,
+)
+from trainerbot.ports import AudioConverter
+
+FORMATS = ["wav", *FORMAT_OPTIONS]
+
+
+def clip_of(path: Path) -> AudioClip:
+    return AudioClip(data=path.read_bytes(), filename=path.name)
+
+
+def peak(pcm: PcmAudio) -> int:
+    samples = array.array("h", pcm.samples)
+    return max((abs(sample) for sample in samples), default=0)
+
+
+def assert_one_clear_line(error: TrainerbotError) -> None:
+    """A message a user can be shown: one sentence, no traceback, no host path."""
+    message = str(error)
+    assert message
+    assert "\n" not in message
+    assert "Traceback" not in message
+    assert "/" not in message.replace("m4a/mp4", "")
+    assert error.__cause__ is None
+
+
+class ProcessSpy:
+    """Wraps asyncio.create_subprocess_exec: counts the processes started and alive at once."""
+
+    def __init__(self) -> None:
+        self.started: list[asyncio.subprocess.Process] = []
+        self.alive = 0
+        self.peak = 0
+        self.spawned = asyncio.Event()
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        real = asyncio.create_subprocess_exec
+
+        async def spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+            process = await real(*args, **kwargs)
+            self.started.append(process)
+            self.alive += 1
+            self.peak = max(self.peak, self.alive)
+            self.spawned.set()
+            original_wait = process.wait
+
+            async def wait() -> int:
+                try:
+                    return await original_wait()
+                finally:
+                    if not getattr(process, "_counted_out", False):
+                        process._counted_out = True  # type: ignore[attr-defined]
+                        self.alive -= 1
+
+            process.wait = wait  # type: ignore[method-assign]
+            return process
+
+        monkeypatch.setattr(asyncio, "create_subprocess_exec", spawn)
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> ProcessSpy:
+    process_spy = ProcessSpy()
+    process_spy.install(monkeypatch)
+    return process_spy
+
+
+@pytest.fixture
+def sleeping_ffmpeg(tmp_path: Path) -> str:
+    """A stand-in "ffmpeg" that never answers: for timeouts and cancellation."""
+    script = tmp_path / "ffmpeg"
+    script.write_text("#!/bin/sh\nexec sleep 30\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return str(script)
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+# --- every container ------------------------------------------------------------------------
+
+
+def test_the_converter_is_an_audio_converter(converter: FfmpegAudioConverter) -> None:
+    assert isinstance(converter, AudioConverter)
+
+
+@pytest.mark.parametrize("extension", FORMATS)
+async def test_each_format_becomes_16khz_mono_pcm_as_long_as_the_source(
+    converter: FfmpegAudioConverter, audio_fixtures: AudioFixtures, extension: str
+) -> None:
+    source_seconds = wav_duration(audio_fixtures.formats["wav"])
+
+    pcm = await converter.to_pcm(clip_of(audio_fixtures.formats[extension]))
+
+    assert pcm.sample_rate == 16_000
+    assert len(pcm.samples) % 2 == 0
+    # Stereo or the wrong rate would double or stretch the duration.
+    assert pcm.duration_seconds == pytest.approx(source_seconds, abs=0.1)
+    assert peak(pcm) > 3_000, "speech, not silence"
+
+
+async def test_a_discord_voice_message_decodes(
+    converter: FfmpegAudioConverter, audio_fixtures: AudioFixtures
+) -> None:
+    pcm = await converter.to_pcm(
+        AudioClip(
+            data=audio_fixtures.voice_message.read_bytes(),
+            filename="voice-message.ogg",
+            content_type="audio/ogg",
+        )
+    )
+
+    assert pcm.duration_seconds == pytest.approx(
+        wav_duration(audio_fixtures.formats["wav"]), abs=0.1
+    )
+    assert peak(pcm) > 3_000
+
+
+async def test_the_output_rate_is_configurable(audio_fixtures: AudioFixtures) -> None:
+    sut = FfmpegAudioConverter(sample_rate=8_000)
+
+    pcm = await sut.to_pcm(clip_of(audio_fixtures.voice_message))
+
+    assert pcm.sample_rate == 8_000
+    assert len(pcm.samples) == pytest.approx(
+        2 * 8_000 * wav_duration(audio_fixtures.formats["wav"]), abs=2 * 800
+    )
+
+
+async def test_silence_is_audio_not_an_error(
+    converter: FfmpegAudioConverter, audio_fixtures: AudioFixtures
+) -> None:
+    # Hearing nothing is TranscribeVoice's normal "heard nothing" result, not a decoding error.
+    pcm = await converter.to_pcm(clip_of(audio_fixtures.silence))
+
+    assert pcm.duration_seconds == pytest.approx(0.2, abs=0.01)
+    assert peak(pcm) == 0
+
+
+# --- bad inputs -----------------------------------------------------------------------------
+
+
+async def test_an_empty_file_is_empty_audio(
+    converter: FfmpegAudioConverter, audio_fixtures: AudioFixtures, spy: ProcessSpy
+) -> None:
+    with pytest.raises(EmptyAudio) as caught:
+        await converter.to_pcm(clip_of(audio_fixtures.empty))
+
+    assert str(caught.value) == "That audio file is empty."
+    assert spy.started == []
+
+
+async def test_random_bytes_named_ogg_are_not_audio(
+    converter: FfmpegAudioConverter, audio_fixtures: AudioFixtures
+) -> None:
+    with pytest.raises(UndecodableAudio) as caught:
+        await converter.to_pcm(clip_of(audio_fixtures.random_ogg))
+
+    assert str(caught.value) == "That attachment is not audio I can read."
+    assert_one_clear_line(caught.value)
+
+
+async def test_a_truncated_ogg_is_refused_not_heard_as_a_shorter_recording(
+    converter: FfmpegAudioConverter, audio_fixtures: AudioFixtures
+) -> None:
+    with pytest.raises(UndecodableAudio) as caught:
+        await converter.to_pcm(clip_of(audio_fixtures.truncated_ogg))
+
+    assert str(caught.value) == "That recording is cut off before its end; send it again."
+    assert_one_clear_line(caught.value)
+
+
+async def test_an_ogg_cut_before_its_first_audio_page_is_not_audio(
+    converter: FfmpegAudioConverter, audio_fixtures: AudioFixtures
+) -> None:
+    message = audio_fixtures.voice_message.read_bytes()
+    # Cut exactly at a page boundary, so only ffmpeg can tell: it finds no audio at all.
+    first_pages = message[: message.index(b"OggS", message.index(b"OpusTags"))]
+    assert not ogg_cut_short(first_pages)
+
+    with pytest.raises(UndecodableAudio) as caught:
+        await converter.to_pcm(AudioClip(data=first_pages, filename="voice-message.ogg"))
+
+    assert str(caught.value) == "That attachment is not audio I can read."
+
+
+async def test_an_m4a_with_its_index_at_the_end_is_refused_with_advice(
+    converter: FfmpegAudioConverter, audio_fixtures: AudioFixtures
+) -> None:
+    # ffmpeg needs to seek back to the audio once it finds the index: a pipe cannot.
+    with pytest.raises(UndecodableAudio) as caught:
+        await converter.to_pcm(clip_of(audio_fixtures.m4a_index_at_end))
+
+    assert str(caught.value) == (
+        "I cannot read that m4a/mp4 recording (its index is at the end of the file); "
+        "send it as ogg, mp3 or wav instead."
+    )
+    assert_one_clear_line(caught.value)
+
+
+async def test_ffmpeg_s_complaint_goes_to_the_debug_log_only(
+    converter: FfmpegAudioConverter,
+    audio_fixtures: AudioFixtures,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with (
+        caplog.at_level("DEBUG", logger="trainerbot.adapters.audio.ffmpeg"),
+        pytest.raises(UndecodableAudio),
+    ):
+        await converter.to_pcm(clip_of(audio_fixtures.random_ogg))
+
+    assert [record.levelname for record in caplog.records] == ["DEBUG"]
+    assert "random.ogg" in caplog.records[0].getMessage()
+    assert "Invalid data" in caplog.records[0].getMessage()
+
+
+# --- limits ---------------------------------------------------------------------------------
+
+
+async def test_a_recording_far_over_the_limit_is_too_long(audio_fixtures: AudioFixtures) -> None:
+    sut = FfmpegAudioConverter(max_seconds=TOO_LONG_LIMIT)
+
+    with pytest.raises(AudioTooLong) as caught:
+        await sut.to_pcm(clip_of(audio_fixtures.too_long))
+
+    # ffmpeg stops a second past the limit, so the true length is only known to exceed that.
+    assert str(caught.value) == "That recording is longer than 6 s; the limit is 5 s."
+
+
+async def test_a_recording_just_over_the_limit_states_both_durations(
+    audio_fixtures: AudioFixtures,
+) -> None:
+    seconds = wav_duration(audio_fixtures.formats["wav"])
+    sut = FfmpegAudioConverter(max_seconds=1.5)
+    assert 1.6 < seconds < 2.5
+
+    with pytest.raises(AudioTooLong) as caught:
+        await sut.to_pcm(clip_of(audio_fixtures.formats["wav"]))
+
+    assert str(caught.value) == f"That recording is {seconds:.1f} s long; the limit is 1.5 s."
+
+
+async def test_a_recording_exactly_at_the_limit_is_accepted(audio_fixtures: AudioFixtures) -> None:
+    seconds = wav_duration(audio_fixtures.formats["wav"])
+    sut = FfmpegAudioConverter(max_seconds=seconds)
+
+    pcm = await sut.to_pcm(clip_of(audio_fixtures.formats["mp3"]))
+
+    assert pcm.duration_seconds == pytest.approx(seconds, abs=0.1)
+
+
+async def test_a_file_over_the_byte_limit_is_refused_before_ffmpeg_starts(
+    audio_fixtures: AudioFixtures, spy: ProcessSpy
+) -> None:
+    sut = FfmpegAudioConverter(max_bytes=1_000)
+    clip = clip_of(audio_fixtures.voice_message)
+
+    with pytest.raises(AudioTooLarge) as caught:
+        await sut.to_pcm(clip)
+
+    size = f"{clip.size / 1024:.1f} KB"
+    assert str(caught.value) == f"That audio file is {size}; the limit is 1000 bytes."
+    assert spy.started == []
+
+
+# --- which ffmpeg -----------------------------------------------------------------------------
+
+
+def test_without_configuration_ffmpeg_is_the_imageio_binary() -> None:
+    import imageio_ffmpeg
+
+    assert resolve_ffmpeg() == imageio_ffmpeg.get_ffmpeg_exe()
+    assert resolve_ffmpeg("") == imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def test_a_configured_ffmpeg_is_used(ffmpeg_path: str, tmp_path: Path) -> None:
+    link = tmp_path / "my-ffmpeg"
+    link.symlink_to(ffmpeg_path)
+
+    assert resolve_ffmpeg(link) == str(link)
+
+
+@pytest.mark.parametrize(
+    ("configured", "named"),
+    [
+        ("missing/nowhere-ffmpeg", "nowhere-ffmpeg"),
+        ("not-on-path-ffmpeg-xyz", "not-on-path-ffmpeg-xyz"),
+    ],
+)
+def test_a_configured_ffmpeg_that_is_missing_is_unavailable(
+    tmp_path: Path, configured: str, named: str
+) -> None:
+    path = str(tmp_path / configured) if "/" in configured else configured
+
+    with pytest.raises(CapabilityUnavailable) as caught:
+        resolve_ffmpeg(path)
+
+    assert str(caught.value) == f"ffmpeg was not found at {named}; fix TRAINERBOT_FFMPEG_PATH"
+    assert str(tmp_path) not in str(caught.value)
+
+
+def test_a_configured_ffmpeg_that_is_not_executable_is_unavailable(tmp_path: Path) -> None:
+    plain = tmp_path / "ffmpeg"
+    plain.write_bytes(b"")
+
+    with pytest.raises(CapabilityUnavailable, match=r"^ffmpeg was not found at ffmpeg;"):
+        resolve_ffmpeg(plain)
+
+
+async def test_the_converter_with_a_missing_ffmpeg_is_unavailable(
+    tmp_path: Path, audio_fixtures: AudioFixtures
+) -> None:
+    sut = FfmpegAudioConverter(ffmpeg=str(tmp_path / "bin" / "ffmpeg"))
+
+    with pytest.raises(CapabilityUnavailable) as caught:
+        await sut.to_pcm(clip_of(audio_fixtures.voice_message))
+
+    assert str(caught.value) == "ffmpeg was not found at ffmpeg; fix TRAINERBOT_FFMPEG_PATH"
+
+
+async def test_an_ffmpeg_that_cannot_run_is_unavailable(
+    tmp_path: Path, audio_fixtures: AudioFixtures
+) -> None:
+    not_a_program = tmp_path / "ffmpeg"
+    not_a_program.write_bytes(b"\x7fELF but not really")
+    not_a_program.chmod(0o755)
+    sut = FfmpegAudioConverter(ffmpeg=str(not_a_program))
+
+    with pytest.raises(CapabilityUnavailable) as caught:
+        await sut.to_pcm(clip_of(audio_fixtures.voice_message))
+
+    assert str(caught.value) == (
+        "ffmpeg could not be started (ffmpeg); "
+        "fix TRAINERBOT_FFMPEG_PATH or reinstall imageio-ffmpeg"
+    )
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+async def test_no_more_than_max_processes_ffmpeg_run_at_once(
+    audio_fixtures: AudioFixtures, spy: ProcessSpy
+) -> None:
+    sut = FfmpegAudioConverter(max_processes=2)
+    clip = clip_of(audio_fixtures.too_long)
+
+    results = await asyncio.gather(*(sut.to_pcm(clip) for _ in range(8)))
+
+    assert len(spy.started) == 8
+    assert spy.peak == 2
+    assert spy.alive == 0
+    assert len({pcm.samples for pcm in results}) == 1
+
+
+async def test_a_timeout_kills_ffmpeg_and_says_so(
+    sleeping_ffmpeg: str, audio_fixtures: AudioFixtures, spy: ProcessSpy
+) -> None:
+    sut = FfmpegAudioConverter(ffmpeg=sleeping_ffmpeg, timeout=0.3)
+
+    with pytest.raises(ServiceError) as caught:
+        await sut.to_pcm(clip_of(audio_fixtures.voice_message))
+
+    assert str(caught.value) == "Decoding that audio took too long; try a shorter recording."
+    [process] = spy.started
+    assert process.returncode == -signal.SIGKILL
+    assert gone(process.pid)
+
+
+async def test_cancelling_a_conversion_kills_its_ffmpeg(
+    sleeping_ffmpeg: str, audio_fixtures: AudioFixtures, spy: ProcessSpy
+) -> None:
+    sut = FfmpegAudioConverter(ffmpeg=sleeping_ffmpeg)
+    task = asyncio.create_task(sut.to_pcm(clip_of(audio_fixtures.voice_message)))
+    await asyncio.wait_for(spy.spawned.wait(), 5)
+
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    [process] = spy.started
+    assert process.returncode == -signal.SIGKILL
+    assert gone(process.pid)
+
+
+async def test_conversions_leave_the_event_loop_free(audio_fixtures: AudioFixtures) -> None:
+    sut = FfmpegAudioConverter()
+    clip = clip_of(audio_fixtures.too_long)
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def heartbeat() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    beating = asyncio.create_task(heartbeat())
+    await asyncio.gather(*(sut.to_pcm(clip) for _ in range(6)))
+    done.set()
+    await beating
+
+    assert max(gaps) < 0.25
+
+
+def test_one_converter_serves_successive_event_loops(audio_fixtures: AudioFixtures) -> None:
+    sut = FfmpegAudioConverter()
+    clip = clip_of(audio_fixtures.voice_message)
+
+    first = asyncio.run(sut.to_pcm(clip))
+    second = asyncio.run(sut.to_pcm(clip))
+
+    assert first == second
+
+
+# --- the Ogg truncation check ---------------------------------------------------------------
+
+
+def test_a_complete_ogg_is_not_cut_short(audio_fixtures: AudioFixtures) -> None:
+    assert not ogg_cut_short(audio_fixtures.voice_message.read_bytes())
+    assert not ogg_cut_short(audio_fixtures.too_long.read_bytes())
+
+
+@pytest.mark.parametrize("keep", [5, 27, 40, 0.3, 0.9, -1])
+def test_an_ogg_cut_anywhere_inside_a_page_is_cut_short(
+    audio_fixtures: AudioFixtures, keep: float
+) -> None:
+    data = audio_fixtures.voice_message.read_bytes()
+    end = int(len(data) * keep) if isinstance(keep, float) else keep
+    if data[end : end + 4] == b"OggS":  # a cut exactly between pages is not detectable
+        end += 1
+
+    assert ogg_cut_short(data[:end])
+
+
+@pytest.mark.parametrize("name", ["random_ogg", "silence", "empty"])
+def test_other_bytes_are_left_to_ffmpeg(audio_fixtures: AudioFixtures, name: str) -> None:
+    path: Path = getattr(audio_fixtures, name)
+    assert not ogg_cut_short(path.read_bytes())
+
+
+# --- sanity of the error contract -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fixture", "make"),
+    [
+        ("empty", FfmpegAudioConverter),
+        ("random_ogg", FfmpegAudioConverter),
+        ("truncated_ogg", FfmpegAudioConverter),
+        ("m4a_index_at_end", FfmpegAudioConverter),
+        ("too_long", lambda: FfmpegAudioConverter(max_seconds=TOO_LONG_LIMIT)),
+        ("voice_message", lambda: FfmpegAudioConverter(max_bytes=100)),
+    ],
+)
+async def test_every_bad_input_is_one_clear_line(
+    audio_fixtures: AudioFixtures, fixture: str, make: Callable[[], FfmpegAudioConverter]
+) -> None:
+    with pytest.raises(TrainerbotError) as caught:
+        await make().to_pcm(clip_of(getattr(audio_fixtures, fixture)))
+
+    assert_one_clear_line(caught.value)
+
+
+def test_the_fixture_ffmpeg_really_is_ffmpeg(ffmpeg_path: str) -> None:
+    version = subprocess.run([ffmpeg_path, "-version"], capture_output=True, check=True)
+    assert version.stdout.startswith(b"ffmpeg version")
+
+
+# --- splitting long recordings ---------------------------------------------------------------
+
+
+@pytest.fixture
+async def long_speech(audio_fixtures: AudioFixtures) -> PcmAudio:
+    """The too-long recording decoded: sentences with half a second of silence between, 9 s."""
+    return await FfmpegAudioConverter().to_pcm(clip_of(audio_fixtures.too_long))
+
+
+def test_a_long_recording_is_cut_in_its_silences(long_speech: PcmAudio) -> None:
+    pieces = split_on_silence(long_speech, max_chunk_seconds=3.0)
+
+    assert len(pieces) >= 3
+    assert all(piece.duration_seconds <= 3.0 for piece in pieces)
+    assert all(piece.sample_rate == long_speech.sample_rate for piece in pieces)
+    assert b"".join(piece.samples for piece in pieces) == long_speech.samples
+    cut = 0
+    for piece in pieces[:-1]:
+        cut += len(piece.samples) // 2
+        around = PcmAudio(samples=long_speech.samples[2 * (cut - 160) : 2 * (cut + 160)])
+        assert peak(around) < 1_000, f"cut at {cut / 16_000:.2f} s is not in a silence"
+
+
+def test_a_recording_that_fits_is_one_piece_as_it_is(long_speech: PcmAudio) -> None:
+    assert split_on_silence(long_speech)[0] is long_speech
+    assert split_on_silence(long_speech, max_chunk_seconds=30.0) == [long_speech]
+
+
+def test_nothing_gives_no_pieces() -> None:
+    assert split_on_silence(PcmAudio(samples=b"")) == []
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [
+        b"\0\0" * 16_000 * 7,  # digital silence: no sound to cut between
+        array.array("h", [12_000, -12_000] * 8_000 * 7).tobytes(),  # sound without a pause
+    ],
+    ids=["silence", "no-pause"],
+)
+def test_without_pauses_to_cut_at_pieces_are_cut_hard_at_the_limit(samples: bytes) -> None:
+    pcm = PcmAudio(samples=samples)
+
+    pieces = split_on_silence(pcm, max_chunk_seconds=3.0)
+
+    assert [piece.duration_seconds for piece in pieces] == [3.0, 3.0, 1.0]
+    assert b"".join(piece.samples for piece in pieces) == samples
+
+
+def test_splitting_runs_no_program(long_speech: PcmAudio, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pydub's file readers call ffprobe, which imageio-ffmpeg does not ship: raw samples only.
+    def no_programs(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a program was started: {args}")
+
+    monkeypatch.setattr(subprocess, "Popen", no_programs)
+
+    assert len(split_on_silence(long_speech, max_chunk_seconds=2.0)) >= 4
+
+
+def test_a_chunk_length_must_be_positive(long_speech: PcmAudio) -> None:
+    with pytest.raises(ValueError, match="positive"):
+        split_on_silence(long_speech, max_chunk_seconds=0)
