@@ -465,8 +465,12 @@ class SpeechRecognitionSpeechToText(SpeechToText):
 
     - The adapter owns a bounded pool of ``max_workers`` workers for as long as it lives
       (``close()`` ends it): threads named ``stt-*``, or worker processes for an engine that holds
-      the GIL (``needs_process``; started with ``spawn``, which is safe next to an event loop's
-      threads, and each warms its engine once). Nothing blocking ever runs on the event loop.
+      the GIL (``needs_process``), each warming its engine once and running at a lower priority.
+      Nothing blocking ever runs on the event loop.
+    - Worker processes are started with ``spawn`` (``fork`` is unsafe in a process with threads,
+      as a bot always is), so, as with any multiprocessing on macOS and Windows, a program that
+      uses a process engine must guard its entry point with ``if __name__ == "__main__":``.
+      trainerbot's own commands do; ``python -m trainerbot`` needs nothing.
     - A recording longer than ``max_chunk_seconds`` is split at its pauses (``split_on_silence``,
       in the pool too) and the pieces are recognised in parallel; their text is joined by spaces.
     - Nothing recognisable is an empty transcript, not an error.

