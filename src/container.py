@@ -8,6 +8,7 @@ adapter with ``container.<name>.override(...)``.
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -100,6 +101,19 @@ def _openai_or_missing(settings: Settings, wanted: bool) -> str:
     if not wanted:
         return "other"
     return "openai" if settings.openai_configured else "missing"
+
+
+def _recognizer(
+    settings: providers.Dependency[Settings], engine: providers.Provider[Any], name: str
+) -> providers.Singleton[SpeechRecognitionSpeechToText]:
+    """A SpeechRecognition adapter over ``engine``, with the configured pool and piece length."""
+    return providers.Singleton(
+        SpeechRecognitionSpeechToText,
+        engine,
+        max_workers=settings.provided.stt_workers,
+        max_chunk_seconds=settings.provided.stt_chunk_seconds,
+        name=name,
+    )
 
 
 def _default_instructions() -> str:
@@ -234,28 +248,14 @@ class Container(containers.DeclarativeContainer):
             ),
             settings,
         ),
-        sphinx=providers.Singleton(
-            SpeechRecognitionSpeechToText,
-            providers.Singleton(SphinxEngine),
-            max_workers=settings.provided.stt_workers,
-            max_chunk_seconds=settings.provided.stt_chunk_seconds,
-            name="sphinx",
-        ),
-        google=providers.Singleton(
-            SpeechRecognitionSpeechToText,
-            providers.Singleton(GoogleEngine),
-            max_workers=settings.provided.stt_workers,
-            max_chunk_seconds=settings.provided.stt_chunk_seconds,
-            name="google",
-        ),
+        sphinx=_recognizer(settings, providers.Singleton(SphinxEngine), "sphinx"),
+        google=_recognizer(settings, providers.Singleton(GoogleEngine), "google"),
         faster_whisper=providers.Selector(
             providers.Callable(lambda s: "model" if s.whisper_model else "none", settings),
-            model=providers.Singleton(
-                SpeechRecognitionSpeechToText,
+            model=_recognizer(
+                settings,
                 providers.Singleton(FasterWhisperEngine, settings.provided.whisper_model),
-                max_workers=settings.provided.stt_workers,
-                max_chunk_seconds=settings.provided.stt_chunk_seconds,
-                name="faster_whisper",
+                "faster_whisper",
             ),
             none=providers.Singleton(UnavailableSpeechToText, NO_WHISPER_MODEL),
         ),
