@@ -96,11 +96,14 @@ NO_FEWSHOT = "The fewshot trainer is not part of this build yet."
 NO_LOCAL_TRAINER = "The offline local trainer is not part of this build yet."
 
 
-def _openai_or_missing(settings: Settings, wanted: bool) -> str:
-    """Selector key: "openai" when OpenAI is wanted and configured, "missing" when wanted but not."""
-    if not wanted:
-        return "other"
+def _openai_or_missing(settings: Settings) -> str:
+    """Selector key for an OpenAI adapter: "openai" when configured, "missing" when not."""
     return "openai" if settings.openai_configured else "missing"
+
+
+def _engine(chosen: str, settings: Settings) -> str:
+    """Selector key for an engine: its own name, except that "openai" needs OpenAI configured."""
+    return chosen if chosen != "openai" else _openai_or_missing(settings)
 
 
 def _recognizer(
@@ -193,11 +196,7 @@ class Container(containers.DeclarativeContainer):
     # --- models, speech and voice: chosen by configuration -----------------------------------
     chat_model = providers.Selector(
         providers.Callable(
-            lambda s: (
-                "local"
-                if s.resolved_chat_backend == "local"
-                else _openai_or_missing(s, wanted=True)
-            ),
+            lambda s: "local" if s.resolved_chat_backend == "local" else _openai_or_missing(s),
             settings,
         ),
         openai=providers.Singleton(
@@ -213,7 +212,7 @@ class Container(containers.DeclarativeContainer):
         local=providers.Singleton(UnavailableChatModel, NO_LOCAL_CHAT),
     )
     openai_trainer = providers.Selector(
-        providers.Callable(lambda s: _openai_or_missing(s, wanted=True), settings),
+        providers.Callable(_openai_or_missing, settings),
         openai=providers.Singleton(
             OpenAIModelTrainer,
             openai_client,
@@ -240,14 +239,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     speech_to_text = providers.Selector(
-        providers.Callable(
-            lambda s: (
-                s.resolved_stt_engine
-                if s.resolved_stt_engine != "openai"
-                else _openai_or_missing(s, wanted=True)
-            ),
-            settings,
-        ),
+        providers.Callable(lambda s: _engine(s.resolved_stt_engine, s), settings),
         sphinx=_recognizer(settings, providers.Singleton(SphinxEngine), "sphinx"),
         google=_recognizer(settings, providers.Singleton(GoogleEngine), "google"),
         faster_whisper=providers.Selector(
@@ -269,14 +261,7 @@ class Container(containers.DeclarativeContainer):
     )
     espeak = providers.Singleton(EspeakTextToSpeech)
     _online_tts = providers.Selector(
-        providers.Callable(
-            lambda s: (
-                s.resolved_tts_engine
-                if s.resolved_tts_engine != "openai"
-                else _openai_or_missing(s, wanted=True)
-            ),
-            settings,
-        ),
+        providers.Callable(lambda s: _engine(s.resolved_tts_engine, s), settings),
         gtts=providers.Singleton(GttsTextToSpeech),
         espeak=espeak,
         openai=providers.Singleton(
@@ -308,7 +293,7 @@ class Container(containers.DeclarativeContainer):
     )
     # For the fewshot trainer's retrieval when OpenAI is configured (None: a local index instead).
     embeddings = providers.Selector(
-        providers.Callable(lambda s: _openai_or_missing(s, wanted=True), settings),
+        providers.Callable(_openai_or_missing, settings),
         openai=providers.Singleton(
             OpenAIEmbeddings,
             openai_client,

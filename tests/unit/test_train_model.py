@@ -347,14 +347,14 @@ async def test_the_job_is_recorded_before_the_trainer_starts(
             seen_by_trainer.append(await jobs.all())  # what a crash right now would leave
             return await super().start(spec, job=job)
 
-    sut = TrainModel(
-        trainers={"watching": Watching("watching")},
-        default_trainer="watching",
-        datasets=datasets,
-        corrections=corrections,
-        jobs=jobs,
-        models=models,
-        workspace=workspace,
+    sut = make_sut(
+        Watching("memory"),
+        InMemoryModelTrainer("fewshot"),
+        datasets,
+        corrections,
+        jobs,
+        models,
+        workspace,
     )
     result = await sut.execute(TrainRequest(actor=trainer, data=chat_jsonl()))
 

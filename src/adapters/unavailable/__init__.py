@@ -19,7 +19,6 @@ from trainerbot.core.entities import (
 )
 from trainerbot.core.errors import CapabilityUnavailable
 from trainerbot.ports import (
-    AudioConverter,
     ChatModel,
     ModelTrainer,
     SpeechToText,
@@ -76,11 +75,6 @@ class UnavailableTextToSpeech(Unavailable, TextToSpeech):
         raise self._refuse()
 
 
-class UnavailableAudioConverter(Unavailable, AudioConverter):
-    async def to_pcm(self, clip: AudioClip) -> PcmAudio:
-        raise self._refuse()
-
-
 class UnavailableVoiceOutput(Unavailable, VoiceOutput):
     async def enqueue(self, target: str, clip: AudioClip) -> None:
         raise self._refuse()
@@ -88,7 +82,6 @@ class UnavailableVoiceOutput(Unavailable, VoiceOutput):
 
 __all__ = [
     "Unavailable",
-    "UnavailableAudioConverter",
     "UnavailableChatModel",
     "UnavailableModelTrainer",
     "UnavailableSpeechToText",
