@@ -9,10 +9,9 @@ import os
 import signal
 import stat
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from audio_fixtures import FORMAT_OPTIONS, TOO_LONG_LIMIT, AudioFixtures, wav_duration
@@ -36,6 +35,9 @@ from trainerbot.core.errors import (
 from trainerbot.ports import AudioConverter
 
 FORMATS = ["wav", *FORMAT_OPTIONS]
+
+if TYPE_CHECKING:
+    from conftest import LoopWatch
 
 
 def clip_of(path: Path) -> AudioClip:
@@ -420,26 +422,17 @@ async def test_cancelling_a_conversion_kills_its_ffmpeg(
     assert gone(process.pid)
 
 
-async def test_conversions_leave_the_event_loop_free(audio_fixtures: AudioFixtures) -> None:
+async def test_conversions_leave_the_event_loop_free(
+    audio_fixtures: AudioFixtures, event_loop_watch: type[LoopWatch]
+) -> None:
     sut = FfmpegAudioConverter()
     clip = clip_of(audio_fixtures.too_long)
-    gaps: list[float] = []
-    done = asyncio.Event()
 
-    async def heartbeat() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
+    async with event_loop_watch(tick=0.005) as watch:
+        await asyncio.gather(*(sut.to_pcm(clip) for _ in range(6)))
 
-    beating = asyncio.create_task(heartbeat())
-    await asyncio.gather(*(sut.to_pcm(clip) for _ in range(6)))
-    done.set()
-    await beating
-
-    assert max(gaps) < 0.25
+    assert watch.ticks > 0
+    assert watch.max_gap < 0.25
 
 
 def test_one_converter_serves_successive_event_loops(audio_fixtures: AudioFixtures) -> None:

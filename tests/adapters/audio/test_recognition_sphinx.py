@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 else:
     sr = pytest.importorskip("speech_recognition")  # at run time too, for AudioData
 
+if TYPE_CHECKING:
+    from conftest import LoopWatch
+
 
 def wanted(name: str) -> tuple[tuple[str, ...], int]:
     """The fixture's keywords for a sentence, and how many of them Sphinx must hear: all of one
@@ -259,35 +262,23 @@ async def test_the_event_loop_keeps_ticking_while_ten_recognitions_run(
     sphinx: SpeechRecognitionSpeechToText,
     audio_fixtures: AudioFixtures,
     converter: FfmpegAudioConverter,
+    event_loop_watch: type[LoopWatch],
 ) -> None:
     pcms = [await pcm_of(converter, path) for path in audio_fixtures.speech_wav.values()]
     await sphinx.transcribe(pcms[0], language="en-US")  # workers started and warm
-    gaps: list[float] = []
-    done = asyncio.Event()
 
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    ticking = asyncio.create_task(ticker())
     started = time.perf_counter()
-    transcripts = await asyncio.gather(
-        *(sphinx.transcribe(pcms[n % len(pcms)], language="en-US") for n in range(10))
-    )
+    async with event_loop_watch(tick=0.005) as watch:
+        transcripts = await asyncio.gather(
+            *(sphinx.transcribe(pcms[n % len(pcms)], language="en-US") for n in range(10))
+        )
     elapsed = time.perf_counter() - started
-    done.set()
-    await ticking
 
     assert all(t.heard_anything for t in transcripts)
-    assert len(gaps) > 20, f"the ticker ran only {len(gaps)} times in {elapsed:.2f} s"
-    worst = max(gaps)
-    assert worst <= MAX_TICKER_GAP, (
-        f"the event loop stalled for {worst * 1000:.0f} ms (limit {MAX_TICKER_GAP * 1000:.0f} ms) "
-        f"while 10 recognitions ran for {elapsed:.2f} s"
+    assert watch.ticks > 20, f"the ticker ran only {watch.ticks} times in {elapsed:.2f} s"
+    assert watch.max_gap <= MAX_TICKER_GAP, (
+        f"the event loop stalled for {watch.max_gap * 1000:.0f} ms "
+        f"(limit {MAX_TICKER_GAP * 1000:.0f} ms) while 10 recognitions ran for {elapsed:.2f} s"
     )
 
 
