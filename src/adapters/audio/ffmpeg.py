@@ -29,10 +29,13 @@ from trainerbot.core.errors import (
     CapabilityUnavailable,
     EmptyAudio,
     ServiceError,
+    TrainerbotError,
     UndecodableAudio,
 )
 from trainerbot.core.limits import MIB, human_bytes
 from trainerbot.ports import AudioConverter
+
+from . import ogg
 
 log = logging.getLogger(__name__)
 
@@ -48,36 +51,13 @@ LENGTH_TOLERANCE_SECONDS = 0.1
 STDERR_LOG_CHARS = 2_000
 # How much of ffmpeg's output is taken from the pipe at a time.
 READ_CHUNK = 1 << 16
+# A voice message is decoded in pieces side by side only if each piece gets at least this much:
+# below it, starting another ffmpeg costs about what it saves.
+PIECE_MIN_SECONDS = 15.0
 
 # The first box of an MP4/M4A file. Such a file whose index ("moov") comes after the audio cannot
 # be read from a pipe; the message then says what to send instead.
 MP4_SIGNATURE = b"ftyp"
-
-OGG_CAPTURE = b"OggS"  # every Ogg page starts with it
-OGG_HEADER_BYTES = 27  # a page header before its segment table
-
-
-def ogg_cut_short(data: bytes) -> bool:
-    """Whether ``data`` is an Ogg stream whose last page is incomplete: a download or upload
-    cut off mid-file. ffmpeg decodes such a file's complete pages without a word (not even a
-    warning), so a cut voice message would otherwise be heard as a shorter, complete one.
-
-    Only a page cut in the middle counts; anything that is not a clean chain of Ogg pages is
-    left to ffmpeg to judge.
-    """
-    position = 0
-    while position < len(data):
-        if data[position : position + 4] != OGG_CAPTURE:
-            return False
-        segments_at = position + OGG_HEADER_BYTES
-        if segments_at > len(data):
-            return True
-        count = data[segments_at - 1]
-        if segments_at + count > len(data):
-            return True
-        body = sum(data[segments_at : segments_at + count])
-        position = segments_at + count + body
-    return position > len(data)
 
 
 def resolve_ffmpeg(configured: str | os.PathLike[str] | None = None) -> str:
@@ -139,6 +119,17 @@ class FfmpegAudioConverter(AudioConverter):
     - If the awaiting task is cancelled, its ffmpeg process is killed and reaped.
     - ffmpeg is ``ffmpeg`` if given, else the imageio-ffmpeg binary, resolved on first use;
       a missing binary is ``CapabilityUnavailable``.
+
+    Voice messages (Ogg Opus) take a faster road to the same samples: their 20 ms packets are
+    joined into 120 ms ones (``ogg.repacketize_opus``: the same frames, decoded identically),
+    and a long one is cut into up to ``max_pieces`` stretches (one per usable core by default)
+    of at least ``PIECE_MIN_SECONDS``, which separate ffmpeg processes decode side by side,
+    each pinned to a core of its own, each into its place in one output buffer. A piece takes
+    a process slot only if one is free at once, so under load messages go in fewer pieces. If
+    a piece decodes to anything but the length its pages promise, the pieces are discarded and
+    the message is decoded whole. The trade-off of pinning: a piece cannot move off a core that
+    something else keeps busy; it is taken because on an idle machine it makes a long message
+    decode about a fifth faster and far more evenly.
     """
 
     def __init__(
@@ -150,11 +141,14 @@ class FfmpegAudioConverter(AudioConverter):
         max_seconds: float = 300.0,
         sample_rate: int = 16_000,
         max_processes: int = 4,
+        max_pieces: int | None = None,
     ) -> None:
         if timeout <= 0 or max_bytes <= 0 or max_seconds <= 0 or sample_rate <= 0:
             raise ValueError("timeout, max_bytes, max_seconds and sample_rate must be positive")
         if max_processes < 1:
             raise ValueError("max_processes must be at least 1")
+        if max_pieces is not None and max_pieces < 1:
+            raise ValueError("max_pieces must be at least 1")
         self._configured = ffmpeg
         self._ffmpeg: str | None = None
         self.timeout = timeout
@@ -162,6 +156,8 @@ class FfmpegAudioConverter(AudioConverter):
         self.max_seconds = max_seconds
         self.sample_rate = sample_rate
         self.max_processes = max_processes
+        # One piece per core this process may use: more would only queue for the CPU.
+        self.max_pieces = min(max_pieces or _usable_cores(), max_processes)
         # asyncio primitives belong to one event loop; one semaphore per loop keeps the converter
         # usable from successive asyncio.run() calls (the CLI, tests) as well as from the bot.
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
@@ -174,12 +170,28 @@ class FfmpegAudioConverter(AudioConverter):
                 f"That audio file is {human_bytes(clip.size)}; the limit is "
                 f"{human_bytes(self.max_bytes)}."
             )
-        if ogg_cut_short(clip.data):
+        if ogg.cut_short(clip.data):
             raise UndecodableAudio("That recording is cut off before its end; send it again.")
         ffmpeg = await self._executable()
+        data, samples = clip.data, None
         async with self._semaphore():
-            returncode, samples, stderr = await self._run(ffmpeg, clip.data)
-        if returncode != 0 or not samples:
+            if data.startswith(ogg.CAPTURE):  # a voice message: see the class's last paragraph
+                data, samples = await self._decode_opus(ffmpeg, data)
+            if samples is None:
+                samples = await self._decode_whole(ffmpeg, data, clip)
+        # An odd byte would be half a sample: drop it rather than shift every later sample.
+        samples = samples[: len(samples) - len(samples) % SAMPLE_WIDTH]
+        pcm = PcmAudio(samples=samples, sample_rate=self.sample_rate)
+        if pcm.duration_seconds > self.max_seconds + LENGTH_TOLERANCE_SECONDS:
+            raise AudioTooLong(self._too_long_message(pcm.duration_seconds))
+        return pcm
+
+    async def _decode_whole(self, ffmpeg: str, data: bytes, clip: AudioClip) -> bytes:
+        """``data`` decoded by one ffmpeg, in the process slot the caller holds."""
+        out = io.BytesIO()
+        sink = _Sink(out)
+        returncode, stderr = await self._run(await self._spawn(ffmpeg), data, sink)
+        if returncode != 0 or not sink.produced:
             log.debug(
                 "ffmpeg could not decode %r (%d bytes, exit %s): %s",
                 clip.filename,
@@ -193,12 +205,81 @@ class FfmpegAudioConverter(AudioConverter):
                     "file); send it as ogg, mp3 or wav instead."
                 )
             raise UndecodableAudio()
-        # An odd byte would be half a sample: drop it rather than shift every later sample.
-        samples = samples[: len(samples) - len(samples) % SAMPLE_WIDTH]
-        pcm = PcmAudio(samples=samples, sample_rate=self.sample_rate)
-        if pcm.duration_seconds > self.max_seconds + LENGTH_TOLERANCE_SECONDS:
-            raise AudioTooLong(self._too_long_message(pcm.duration_seconds))
-        return pcm
+        return out.getvalue()
+
+    async def _decode_opus(self, ffmpeg: str, data: bytes) -> tuple[bytes, bytes | None]:
+        """(the stream repacketized, its audio decoded in pieces side by side), or without the
+        audio when it is to be decoded whole. The caller holds one process slot; each further
+        piece needs a slot that is free now, so a busy converter decodes in fewer pieces
+        rather than waiting for slots (or deadlocking over them)."""
+        estimate = ogg.declared_duration(data)
+        wanted = 1
+        if estimate is not None and estimate <= self.max_seconds:  # the whole road caps length
+            wanted = min(self.max_pieces, int(estimate // PIECE_MIN_SECONDS))
+        semaphore = self._semaphore()
+        async with contextlib.AsyncExitStack() as stack:
+            parts = 1
+            while parts < wanted and not semaphore.locked():
+                await semaphore.acquire()
+                stack.callback(semaphore.release)
+                parts += 1
+            if parts < 2:
+                return await asyncio.to_thread(ogg.repacketize_opus, data) or data, None
+            # Started first, so their start-up overlaps the repacketizing and cutting.
+            processes = [await self._spawn(ffmpeg) for _ in range(parts)]
+            for process in processes:
+                stack.push_async_callback(_reap, process)
+            _spread_over_cores(processes)
+            data, pieces = await asyncio.to_thread(_prepare_opus, data, parts)
+            if pieces is None or len(pieces) != parts:
+                return data, None
+            out = io.BytesIO()
+            failures: list[TrainerbotError] = []
+
+            async def decode(
+                process: asyncio.subprocess.Process, piece: ogg.Piece, start: int, end: int
+            ) -> bool:
+                skip = self._bytes_for(piece.lead_in)
+                sink = _Sink(out, offset=start - skip, keep_from=start, end=end)
+                try:
+                    returncode, _ = await self._run(process, piece.data, sink)
+                except TrainerbotError as error:  # a timeout: the message's, not the piece's
+                    failures.append(error)
+                    return False
+                # Resampling may round a piece's length by a sample either way.
+                produced = sink.produced - skip
+                return returncode == 0 and abs(produced - (end - start)) <= 2 * SAMPLE_WIDTH
+
+            decoded = await asyncio.gather(
+                *(
+                    decode(process, *laid_out)
+                    for process, laid_out in zip(processes, self._layout(pieces, out), strict=True)
+                )
+            )
+        if failures:
+            raise failures[0]
+        if not all(decoded):
+            log.debug("a voice message's pieces did not decode as promised; decoding it whole")
+            return data, None
+        return data, out.getvalue()
+
+    def _layout(self, pieces: list[ogg.Piece], out: io.BytesIO) -> list[tuple[ogg.Piece, int, int]]:
+        """Each piece with the window ``[start, end)`` its audio fills in ``out``, which is sized
+        for all of them once rather than regrown as pieces land. (A piece a sample short
+        leaves a silent sample where it ends, rather than shifting what follows.)"""
+        offsets = [0]
+        for piece in pieces:
+            offsets.append(offsets[-1] + self._bytes_for(piece.samples))
+        out.seek(offsets[-1] - 1)
+        out.write(b"\0")
+        return [
+            (piece, start, end)
+            for piece, (start, end) in zip(pieces, itertools.pairwise(offsets), strict=True)
+        ]
+
+    def _bytes_for(self, opus_samples: int) -> int:
+        """Output bytes for a number of 48 kHz Opus samples."""
+        return opus_samples * self.sample_rate // ogg.OPUS_RATE * SAMPLE_WIDTH
 
     def _too_long_message(self, decoded: float) -> str:
         limit = human_seconds(self.max_seconds)
@@ -238,11 +319,10 @@ class FfmpegAudioConverter(AudioConverter):
             self._slots = (loop, asyncio.Semaphore(self.max_processes))
         return self._slots[1]
 
-    async def _run(self, ffmpeg: str, data: bytes) -> tuple[int | None, bytes, bytes]:
-        """Run one ffmpeg over ``data``: (exit code, stdout, stderr). Kills it on timeout or
-        cancellation, so no ffmpeg outlives the call."""
+    async def _spawn(self, ffmpeg: str) -> asyncio.subprocess.Process:
+        """Start one ffmpeg, reading from stdin and writing PCM to stdout."""
         try:
-            process = await asyncio.create_subprocess_exec(
+            return await asyncio.create_subprocess_exec(
                 ffmpeg,
                 *self._arguments(),
                 stdin=asyncio.subprocess.PIPE,
@@ -255,10 +335,16 @@ class FfmpegAudioConverter(AudioConverter):
                 f"ffmpeg could not be started ({Path(ffmpeg).name}); "
                 "fix TRAINERBOT_FFMPEG_PATH or reinstall imageio-ffmpeg"
             ) from None
+
+    async def _run(
+        self, process: asyncio.subprocess.Process, data: bytes, sink: _Sink
+    ) -> tuple[int | None, bytes]:
+        """Feed ``data`` to a started ffmpeg and hand its output to ``sink``: (exit code,
+        stderr). Kills it on timeout or cancellation, so no ffmpeg outlives the call."""
         try:
             # stdin is written while stdout and stderr are read, so a large input never
             # deadlocks against a full output pipe.
-            stdout, stderr = await asyncio.wait_for(_exchange(process, data), self.timeout)
+            stderr = await asyncio.wait_for(_exchange(process, data, sink), self.timeout)
         except TimeoutError:
             log.warning(
                 "ffmpeg took longer than %.1f s on %d bytes; killed", self.timeout, len(data)
@@ -268,13 +354,66 @@ class FfmpegAudioConverter(AudioConverter):
             ) from None
         finally:
             await _reap(process)
-        return process.returncode, stdout, stderr
+        return process.returncode, stderr
 
 
-async def _exchange(process: asyncio.subprocess.Process, data: bytes) -> tuple[bytes, bytes]:
-    """``communicate()``, but collecting the output in a BytesIO, whose ``getvalue()`` hands over
-    its buffer without a copy: the decoded audio is held about once, not twice (a list of blocks
-    plus their join), which is most of this pipeline's memory."""
+def _prepare_opus(data: bytes, parts: int) -> tuple[bytes, list[ogg.Piece] | None]:
+    """(the stream repacketized, cut into ``parts`` pieces if that is 2 or more): CPU work for
+    a worker thread."""
+    data = ogg.repacketize_opus(data) or data
+    return data, ogg.split_opus(data, parts) if parts >= 2 else None
+
+
+def _spread_over_cores(processes: list[asyncio.subprocess.Process]) -> None:
+    """Give each piece's ffmpeg a core of its own (where the OS allows), before it has read a
+    byte and started its threads, which inherit the choice. ffmpeg hands every frame from
+    thread to thread; kept on one core those hand-offs are cheap, and two pieces never
+    contend for the same core."""
+    if not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    for index, process in enumerate(processes):
+        with contextlib.suppress(OSError):  # it may already have exited
+            os.sched_setaffinity(process.pid, {cores[index % len(cores)]})
+
+
+def _usable_cores() -> int:
+    """The CPUs this process may run on (its affinity, where the OS tells), at least one."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+class _Sink:
+    """Where ffmpeg's output goes: a window ``[keep_from, end)`` of a shared ``BytesIO``, into
+    which this process's output is laid as if it began at ``offset``. A whole decode keeps
+    everything (offset 0, no end); a piece drops its pre-roll and anything past its share."""
+
+    def __init__(
+        self, out: io.BytesIO, *, offset: int = 0, keep_from: int = 0, end: int | None = None
+    ) -> None:
+        self.out = out
+        self.position = offset
+        self.keep_from = keep_from
+        self.end = end
+        self.produced = 0
+
+    def write(self, chunk: bytes) -> None:
+        start, stop = self.position, self.position + len(chunk)
+        self.position = stop
+        self.produced += len(chunk)
+        low = max(start, self.keep_from)
+        high = stop if self.end is None else min(stop, self.end)
+        if low < high:
+            self.out.seek(low)
+            self.out.write(memoryview(chunk)[low - start : high - start])
+
+
+async def _exchange(process: asyncio.subprocess.Process, data: bytes, sink: _Sink) -> bytes:
+    """``communicate()``, but handing the output to ``sink`` as it comes: into a BytesIO, whose
+    ``getvalue()`` hands over its buffer without a copy, so the decoded audio is held about
+    once, not twice (a list of blocks plus their join), which is most of this pipeline's
+    memory. Returns stderr."""
     # All three are pipes: _run asked for them.
     assert process.stdin is not None
     assert process.stdout is not None
@@ -289,17 +428,21 @@ async def _exchange(process: asyncio.subprocess.Process, data: bytes) -> tuple[b
         finally:
             stdin.close()
 
+    async def drain_output(stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(READ_CHUNK):
+            sink.write(chunk)
+
     async def collect(stream: asyncio.StreamReader) -> bytes:
         out = io.BytesIO()
         while chunk := await stream.read(READ_CHUNK):
             out.write(chunk)
         return out.getvalue()
 
-    _, stdout, stderr = await asyncio.gather(
-        feed(process.stdin), collect(process.stdout), collect(process.stderr)
+    _, _, stderr = await asyncio.gather(
+        feed(process.stdin), drain_output(process.stdout), collect(process.stderr)
     )
     await process.wait()
-    return stdout, stderr
+    return stderr
 
 
 async def _reap(process: asyncio.subprocess.Process) -> None:

@@ -13,6 +13,9 @@ What is made (``AudioFixtures`` names each file):
 - ``formats``: the ``FORMAT_SENTENCE`` in every container the bot accepts: wav, ogg (Opus), mp3,
   m4a (AAC, "fast start" so it reads from a pipe), aac (ADTS), webm (Opus), flac.
 - ``voice_message``: the same sentence as a Discord voice message: Ogg/Opus, 48 kHz, mono.
+- ``long_voice_message``: the sentences one after another with half a second between, for
+  ``LONG_VOICE_SECONDS``, as a voice message: long enough for the converter to decode it in
+  pieces side by side.
 - ``m4a_index_at_end``: longer speech as an m4a whose index follows the audio (no fast start),
   which ffmpeg cannot read from a pipe.
 - bad inputs: ``empty`` (0 bytes), ``random_ogg`` (2000 random bytes named .ogg),
@@ -76,6 +79,7 @@ NOISE_SEED = 8
 
 TOO_LONG_LIMIT = 5.0  # max_seconds of the converter the too-long recording is meant for
 TOO_LONG_SECONDS = 8.0
+LONG_VOICE_SECONDS = 40.0  # long enough to be decoded in pieces side by side
 
 # Encoder options per container; "wav" is espeak's own file, copied.
 FORMAT_OPTIONS: dict[str, tuple[str, ...]] = {
@@ -110,6 +114,7 @@ class AudioFixtures:
     speech_wav: dict[str, Path]
     formats: dict[str, Path]
     voice_message: Path
+    long_voice_message: Path
     m4a_index_at_end: Path
     empty: Path
     random_ogg: Path
@@ -211,7 +216,7 @@ def speak_in_fresh_processes(out: Path) -> dict[str, Path]:
     return targets
 
 
-def _long_speech(out: Path, speech_wav: dict[str, Path], seconds: float) -> Path:
+def _long_speech(out: Path, speech_wav: dict[str, Path], seconds: float, name: str) -> Path:
     """Sentences one after another with half a second of silence between, until ``seconds``."""
     pieces: list[bytes] = []
     rate = 0
@@ -225,7 +230,7 @@ def _long_speech(out: Path, speech_wav: dict[str, Path], seconds: float) -> Path
             total = sum(len(piece) for piece in pieces) / 2 / rate
             if total >= seconds:
                 break
-    return write_wav(out / "long-speech.wav", b"".join(pieces), rate)
+    return write_wav(out / name, b"".join(pieces), rate)
 
 
 def make_fixtures(out: Path, *, ffmpeg: str) -> AudioFixtures:
@@ -239,10 +244,15 @@ def make_fixtures(out: Path, *, ffmpeg: str) -> AudioFixtures:
         formats[extension] = encode(ffmpeg, source, out / f"{FORMAT_SENTENCE}.{extension}", options)
     voice_message = encode(ffmpeg, source, out / "voice-message.ogg", VOICE_MESSAGE_OPTIONS)
 
-    long_speech = _long_speech(out, speech_wav, TOO_LONG_SECONDS)
+    long_speech = _long_speech(out, speech_wav, TOO_LONG_SECONDS, "long-speech.wav")
     too_long = encode(ffmpeg, long_speech, out / "too-long.ogg", VOICE_MESSAGE_OPTIONS)
     m4a_index_at_end = encode(
         ffmpeg, long_speech, out / "index-at-end.m4a", ("-c:a", "aac", "-b:a", "96k")
+    )
+
+    minute_speech = _long_speech(out, speech_wav, LONG_VOICE_SECONDS, "minute-speech.wav")
+    long_voice_message = encode(
+        ffmpeg, minute_speech, out / "long-voice-message.ogg", VOICE_MESSAGE_OPTIONS
     )
 
     empty = out / "empty.ogg"
@@ -259,6 +269,7 @@ def make_fixtures(out: Path, *, ffmpeg: str) -> AudioFixtures:
         speech_wav=speech_wav,
         formats=formats,
         voice_message=voice_message,
+        long_voice_message=long_voice_message,
         m4a_index_at_end=m4a_index_at_end,
         empty=empty,
         random_ogg=random_ogg,

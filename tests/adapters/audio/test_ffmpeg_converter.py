@@ -10,15 +10,16 @@ import signal
 import stat
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from audio_fixtures import FORMAT_OPTIONS, TOO_LONG_LIMIT, AudioFixtures, wav_duration
 
+from trainerbot.adapters.audio import ogg
 from trainerbot.adapters.audio.ffmpeg import (
     FfmpegAudioConverter,
-    ogg_cut_short,
     resolve_ffmpeg,
     split_on_silence,
 )
@@ -67,6 +68,7 @@ class ProcessSpy:
         self.alive = 0
         self.peak = 0
         self.spawned = asyncio.Event()
+        self.changed = asyncio.Condition()
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         real = asyncio.create_subprocess_exec
@@ -77,6 +79,8 @@ class ProcessSpy:
             self.alive += 1
             self.peak = max(self.peak, self.alive)
             self.spawned.set()
+            async with self.changed:
+                self.changed.notify_all()
             original_wait = process.wait
 
             async def wait() -> int:
@@ -91,6 +95,10 @@ class ProcessSpy:
             return process
 
         monkeypatch.setattr(asyncio, "create_subprocess_exec", spawn)
+
+    async def wait_for_started(self, count: int) -> None:
+        async with self.changed:
+            await self.changed.wait_for(lambda: len(self.started) >= count)
 
 
 @pytest.fixture
@@ -216,7 +224,7 @@ async def test_an_ogg_cut_before_its_first_audio_page_is_not_audio(
     message = audio_fixtures.voice_message.read_bytes()
     # Cut exactly at a page boundary, so only ffmpeg can tell: it finds no audio at all.
     first_pages = message[: message.index(b"OggS", message.index(b"OpusTags"))]
-    assert not ogg_cut_short(first_pages)
+    assert not ogg.cut_short(first_pages)
 
     with pytest.raises(UndecodableAudio) as caught:
         await converter.to_pcm(AudioClip(data=first_pages, filename="voice-message.ogg"))
@@ -392,41 +400,47 @@ async def test_no_more_than_max_processes_ffmpeg_run_at_once(
     assert len({pcm.samples for pcm in results}) == 1
 
 
+@pytest.mark.parametrize("message", ["voice_message", "long_voice_message"])
 async def test_a_timeout_kills_ffmpeg_and_says_so(
-    sleeping_ffmpeg: str, audio_fixtures: AudioFixtures, spy: ProcessSpy
+    sleeping_ffmpeg: str, audio_fixtures: AudioFixtures, spy: ProcessSpy, message: str
 ) -> None:
     sut = FfmpegAudioConverter(ffmpeg=sleeping_ffmpeg, timeout=0.3)
 
     with pytest.raises(ServiceError) as caught:
-        await sut.to_pcm(clip_of(audio_fixtures.voice_message))
+        await sut.to_pcm(clip_of(getattr(audio_fixtures, message)))
 
     assert str(caught.value) == "Decoding that audio took too long; try a shorter recording."
-    [process] = spy.started
-    assert process.returncode == -signal.SIGKILL
-    assert gone(process.pid)
+    assert len(spy.started) == (2 if message == "long_voice_message" else 1)  # pieces: two
+    for process in spy.started:
+        assert process.returncode == -signal.SIGKILL
+        assert gone(process.pid)
 
 
+@pytest.mark.parametrize("message", ["voice_message", "long_voice_message"])
 async def test_cancelling_a_conversion_kills_its_ffmpeg(
-    sleeping_ffmpeg: str, audio_fixtures: AudioFixtures, spy: ProcessSpy
+    sleeping_ffmpeg: str, audio_fixtures: AudioFixtures, spy: ProcessSpy, message: str
 ) -> None:
     sut = FfmpegAudioConverter(ffmpeg=sleeping_ffmpeg)
-    task = asyncio.create_task(sut.to_pcm(clip_of(audio_fixtures.voice_message)))
+    task = asyncio.create_task(sut.to_pcm(clip_of(getattr(audio_fixtures, message))))
     await asyncio.wait_for(spy.spawned.wait(), 5)
+    await asyncio.sleep(0.1)  # long enough for a second piece's ffmpeg to start, if any
 
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    [process] = spy.started
-    assert process.returncode == -signal.SIGKILL
-    assert gone(process.pid)
+    assert spy.started
+    for process in spy.started:
+        assert process.returncode == -signal.SIGKILL
+        assert gone(process.pid)
 
 
+@pytest.mark.parametrize("message", ["too_long", "long_voice_message"])
 async def test_conversions_leave_the_event_loop_free(
-    audio_fixtures: AudioFixtures, event_loop_watch: type[LoopWatch]
+    audio_fixtures: AudioFixtures, event_loop_watch: type[LoopWatch], message: str
 ) -> None:
     sut = FfmpegAudioConverter()
-    clip = clip_of(audio_fixtures.too_long)
+    clip = clip_of(getattr(audio_fixtures, message))
 
     async with event_loop_watch(tick=0.005) as watch:
         await asyncio.gather(*(sut.to_pcm(clip) for _ in range(6)))
@@ -445,30 +459,86 @@ def test_one_converter_serves_successive_event_loops(audio_fixtures: AudioFixtur
     assert first == second
 
 
-# --- the Ogg truncation check ---------------------------------------------------------------
+# --- long voice messages: decoded in pieces side by side -------------------------------------
 
 
-def test_a_complete_ogg_is_not_cut_short(audio_fixtures: AudioFixtures) -> None:
-    assert not ogg_cut_short(audio_fixtures.voice_message.read_bytes())
-    assert not ogg_cut_short(audio_fixtures.too_long.read_bytes())
+def largest_difference(first: bytes, second: bytes) -> int:
+    pairs = zip(array.array("h", first), array.array("h", second), strict=True)
+    return max(abs(a - b) for a, b in pairs)
 
 
-@pytest.mark.parametrize("keep", [5, 27, 40, 0.3, 0.9, -1])
-def test_an_ogg_cut_anywhere_inside_a_page_is_cut_short(
-    audio_fixtures: AudioFixtures, keep: float
+async def test_a_long_voice_message_is_decoded_in_pieces_to_the_same_audio(
+    audio_fixtures: AudioFixtures, spy: ProcessSpy
 ) -> None:
-    data = audio_fixtures.voice_message.read_bytes()
-    end = int(len(data) * keep) if isinstance(keep, float) else keep
-    if data[end : end + 4] == b"OggS":  # a cut exactly between pages is not detectable
-        end += 1
+    clip = clip_of(audio_fixtures.long_voice_message)
+    whole = await FfmpegAudioConverter(max_pieces=1).to_pcm(clip)
+    assert len(spy.started) == 1
 
-    assert ogg_cut_short(data[:end])
+    in_pieces = await FfmpegAudioConverter(max_pieces=2).to_pcm(clip)
+
+    assert len(spy.started) == 3
+    assert spy.peak == 2
+    assert len(in_pieces.samples) == len(whole.samples)
+    # Where the pieces meet, the resampler's edges differ by a hair; everywhere else, nothing.
+    assert largest_difference(in_pieces.samples, whole.samples) < 0.02 * 32_768
 
 
-@pytest.mark.parametrize("name", ["random_ogg", "silence", "empty"])
-def test_other_bytes_are_left_to_ffmpeg(audio_fixtures: AudioFixtures, name: str) -> None:
-    path: Path = getattr(audio_fixtures, name)
-    assert not ogg_cut_short(path.read_bytes())
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+async def test_each_piece_s_ffmpeg_gets_a_core_of_its_own(
+    sleeping_ffmpeg: str, audio_fixtures: AudioFixtures, spy: ProcessSpy
+) -> None:
+    sut = FfmpegAudioConverter(ffmpeg=sleeping_ffmpeg, max_pieces=2, timeout=5)
+    task = asyncio.create_task(sut.to_pcm(clip_of(audio_fixtures.long_voice_message)))
+    await asyncio.wait_for(spy.wait_for_started(2), 5)
+
+    cores = [os.sched_getaffinity(process.pid) for process in spy.started]
+
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert all(len(core) == 1 for core in cores)
+    assert cores[0] != cores[1]
+    assert len(os.sched_getaffinity(0)) >= 2  # the bot itself is left to run anywhere
+
+
+async def test_a_short_voice_message_is_decoded_whole(
+    audio_fixtures: AudioFixtures, spy: ProcessSpy
+) -> None:
+    await FfmpegAudioConverter(max_pieces=4).to_pcm(clip_of(audio_fixtures.too_long))
+
+    assert len(spy.started) == 1  # 8 s: a second process would cost more than it saves
+
+
+async def test_a_busy_converter_decodes_in_fewer_pieces_within_its_process_limit(
+    audio_fixtures: AudioFixtures, spy: ProcessSpy
+) -> None:
+    sut = FfmpegAudioConverter(max_processes=3, max_pieces=2)
+    clip = clip_of(audio_fixtures.long_voice_message)
+
+    results = await asyncio.gather(*(sut.to_pcm(clip) for _ in range(4)))
+
+    assert spy.peak <= 3
+    assert 4 < len(spy.started) < 8  # some messages found a second slot free, some did not
+    assert len({len(pcm.samples) for pcm in results}) == 1
+
+
+async def test_pieces_that_do_not_decode_as_their_pages_promise_give_way_to_one_process(
+    audio_fixtures: AudioFixtures, spy: ProcessSpy
+) -> None:
+    # The pages from the tenth on claim a second more audio than they hold: the pieces come
+    # out shorter than promised, so the message is decoded again, whole.
+    stream = list(ogg.pages(audio_fixtures.long_voice_message.read_bytes()))
+    lying = b"".join(
+        page.raw if index < 10 else replace(page, granule=page.granule + 48_000).to_bytes()
+        for index, page in enumerate(stream)
+    )
+    clip = AudioClip(lying, "lying.ogg", "audio/ogg")
+    expected = await FfmpegAudioConverter(max_pieces=1).to_pcm(clip)
+
+    result = await FfmpegAudioConverter(max_pieces=2).to_pcm(clip)
+
+    assert len(spy.started) == 1 + 3  # the whole decode above; two pieces, then whole again
+    assert result == expected
 
 
 # --- sanity of the error contract -------------------------------------------------------------
