@@ -36,6 +36,7 @@ from trainerbot.core.use_model import UseModel, UseModelRequest
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from trainerbot.adapters.discord.bot import TrainerBot
     from trainerbot.config import Settings
     from trainerbot.container import Container
 
@@ -46,6 +47,14 @@ def create_container(settings: Settings | None = None) -> Container:
     from trainerbot.container import create_container as create
 
     return create(settings)
+
+
+def create_bot(container: Container | None = None) -> TrainerBot:
+    """The Discord bot built from ``container`` (or one from the environment): run it with
+    ``bot.run(token)``, or drive it with dpytest (see ``trainerbot.container.create_bot``)."""
+    from trainerbot.container import create_bot as create
+
+    return create(container)
 
 
 def __getattr__(name: str) -> Any:
@@ -98,5 +107,6 @@ __all__ = [
     "UseModel",
     "UseModelRequest",
     "__version__",
+    "create_bot",
     "create_container",
 ]

@@ -28,7 +28,7 @@ from trainerbot.adapters.console import Console
 from trainerbot.adapters.openai import ModelCheck, check_models, make_client, service_name
 from trainerbot.adapters.unavailable import Unavailable
 from trainerbot.config import Settings
-from trainerbot.container import create_container
+from trainerbot.container import create_bot, create_container
 from trainerbot.core.errors import TrainerbotError
 
 log = logging.getLogger("trainerbot")
@@ -38,10 +38,6 @@ DISCORD_SETUP_HELP = (
     "No Discord token: set TRAINERBOT_DISCORD_TOKEN (in the environment or in .env) to the bot "
     "token from https://discord.com/developers/applications, or run `trainerbot console` to use "
     "trainerbot in this terminal."
-)
-NO_DISCORD_ADAPTER = (
-    "This build of trainerbot has no Discord adapter yet. Run `trainerbot console` to use the same "
-    "commands in this terminal."
 )
 
 
@@ -83,8 +79,10 @@ def _run_discord(settings: Settings) -> int:
     if settings.discord_token is None:
         print(DISCORD_SETUP_HELP, file=sys.stderr)
         return EXIT_CONFIG
-    print(NO_DISCORD_ADAPTER, file=sys.stderr)
-    return EXIT_CONFIG
+    bot = create_bot(create_container(settings))
+    # discord.py's own logging setup (log_handler) is skipped: main() has configured logging.
+    bot.run(settings.discord_token.get_secret_value(), log_handler=None)
+    return 0
 
 
 def _without_credentials(url: str) -> str:

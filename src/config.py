@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from trainerbot.core.limits import MIB, Limits
 
@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = None
     command_prefix: str = "!"
     trainer_role: str = "trainer"
+    # Channel ids (comma-separated) where every message is answered; elsewhere only mentions.
+    # Empty: every channel, as the original bot did.
+    discord_channels: Annotated[frozenset[int], NoDecode] = frozenset()
+    answer_dms: bool = True
+    # A voice channel the bot has been silent in this long is left.
+    voice_idle_seconds: float = Field(default=300.0, gt=0)
 
     # OpenAI (or any server speaking its API)
     openai_api_key: SecretStr | None = Field(
@@ -122,6 +128,16 @@ class Settings(BaseSettings):
         if level not in logging.getLevelNamesMapping():
             raise ValueError(f"unknown log level {value!r}")
         return level
+
+    @field_validator("discord_channels", mode="before")
+    @classmethod
+    def _channel_ids(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        ids = [part.strip() for part in value.split(",") if part.strip()]
+        if not all(part.isdigit() for part in ids):
+            raise ValueError("channel ids are numbers, separated by commas")
+        return frozenset(int(part) for part in ids)
 
     @field_validator("command_prefix")
     @classmethod

@@ -14,7 +14,7 @@ from dependency_injector import containers, providers
 
 from trainerbot.adapters.audio.espeak import EspeakTextToSpeech
 from trainerbot.adapters.audio.fallback import FallbackTextToSpeech
-from trainerbot.adapters.audio.ffmpeg import FfmpegAudioConverter
+from trainerbot.adapters.audio.ffmpeg import FfmpegAudioConverter, resolve_ffmpeg
 from trainerbot.adapters.audio.gtts import GttsTextToSpeech
 from trainerbot.adapters.audio.recognition import (
     FasterWhisperEngine,
@@ -22,6 +22,9 @@ from trainerbot.adapters.audio.recognition import (
     SpeechRecognitionSpeechToText,
     SphinxEngine,
 )
+from trainerbot.adapters.discord.bot import TrainerBot, build_bot
+from trainerbot.adapters.discord.options import BotOptions
+from trainerbot.adapters.discord.voice import DiscordVoice
 from trainerbot.adapters.memory import (
     InMemoryCorrectionStore,
     InMemoryDatasetStore,
@@ -89,11 +92,14 @@ NO_WHISPER_MODEL = (
     "The faster_whisper engine needs a model: set TRAINERBOT_WHISPER_MODEL to a CTranslate2 "
     "Whisper model folder."
 )
-NO_VOICE = (
-    "Voice channels exist only in Discord, and the Discord adapter is not part of this build yet."
-)
+NO_VOICE = "Voice channels exist only in Discord: run the bot with a Discord token to speak."
 NO_FEWSHOT = "The fewshot trainer is not part of this build yet."
 NO_LOCAL_TRAINER = "The offline local trainer is not part of this build yet."
+
+
+def _voice_key(settings: Settings) -> str:
+    """Selector key for spoken replies: "discord" when the bot runs in Discord."""
+    return "discord" if settings.discord_token is not None else "none"
 
 
 def _openai_or_missing(settings: Settings) -> str:
@@ -302,7 +308,16 @@ class Container(containers.DeclarativeContainer):
         ),
         missing=providers.Object(None),
     )
-    voice_output = providers.Singleton(UnavailableVoiceOutput, NO_VOICE)
+    # Spoken replies go to Discord voice channels when the bot runs in Discord.
+    voice_output = providers.Selector(
+        providers.Callable(_voice_key, settings),
+        discord=providers.Singleton(
+            DiscordVoice,
+            ffmpeg=providers.Callable(resolve_ffmpeg, settings.provided.ffmpeg_path),
+            idle_seconds=settings.provided.voice_idle_seconds,
+        ),
+        none=providers.Singleton(UnavailableVoiceOutput, NO_VOICE),
+    )
 
     # --- use cases ---------------------------------------------------------------------------
     answer_message = providers.Singleton(
@@ -397,3 +412,28 @@ class Container(containers.DeclarativeContainer):
 def create_container(settings: Settings | None = None) -> Container:
     """The public entry for integrators: a container wired from ``settings`` (or the environment)."""
     return Container(settings=settings if settings is not None else Settings())
+
+
+def create_bot(container: Container | None = None) -> TrainerBot:
+    """The Discord bot, built from ``container`` (by default one from the environment).
+
+    Run it with ``bot.run(token)``, or drive it with dpytest: ``dpytest.configure(bot)``, then
+    ``await bot.setup_hook()`` adds its cogs. Override the container's providers first to put
+    other adapters behind it. It speaks in voice channels when the container's
+    ``voice_output`` is a ``DiscordVoice`` (the default when a Discord token is configured).
+    """
+    container = container if container is not None else create_container()
+    settings: Settings = container.settings()
+    voice = container.voice_output()
+    options = BotOptions(
+        prefix=settings.command_prefix,
+        trainer_role=settings.trainer_role,
+        channels=settings.discord_channels,
+        answer_dms=settings.answer_dms,
+        max_upload_bytes=settings.max_upload_bytes,
+        max_audio_bytes=settings.max_audio_bytes,
+        language=settings.language,
+    )
+    return build_bot(
+        container.use_cases(), options, voice=voice if isinstance(voice, DiscordVoice) else None
+    )

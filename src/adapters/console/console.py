@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
+from trainerbot.core import reports as fmt
 from trainerbot.core.answer_message import AnswerRequest
 from trainerbot.core.archive_files import ArchiveRequest
 from trainerbot.core.cancel_job import CancelJobRequest
@@ -33,8 +34,6 @@ from trainerbot.core.train_model import TrainRequest
 from trainerbot.core.transcribe_voice import TranscribeRequest
 from trainerbot.core.use_cases import UseCases
 from trainerbot.core.use_model import UseModelRequest
-
-from . import format as fmt
 
 log = logging.getLogger(__name__)
 

@@ -1,17 +1,17 @@
-"""Plain-text formatting of use-case results for the console."""
+"""Plain-text reports of use-case results, shared by the driving adapters (console, Discord)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from trainerbot.core.commands import COMMANDS
-from trainerbot.core.datasets import ValidationReport
-from trainerbot.core.entities import Archive, FileContent, TrainingJob
-from trainerbot.core.errors import DatasetInvalid
-from trainerbot.core.limits import human_bytes
-from trainerbot.core.list_models import ListModelsResult
-from trainerbot.core.test_model import TestResult
-from trainerbot.core.train_model import TrainResult
+from .commands import COMMANDS
+from .datasets import ValidationReport
+from .entities import Archive, FileContent, TrainingJob
+from .errors import DatasetInvalid
+from .limits import human_bytes
+from .list_models import ListModelsResult
+from .test_model import TestResult
+from .train_model import TrainResult
 
 USAGE_WIDTH = 38
 

@@ -1,0 +1,189 @@
+"""The chat cog: plain messages and voice messages are answered, answers are spoken in the
+author's voice channel, and 👍/👎 on an answer is feedback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+from discord.ext import commands
+
+from trainerbot.core.answer_message import AnswerMessage, AnswerRequest
+from trainerbot.core.entities import Rating, Source
+from trainerbot.core.errors import (
+    CapabilityUnavailable,
+    TrainerbotError,
+    UnknownMessage,
+    VoiceNotConnected,
+)
+from trainerbot.core.link_reply import LinkReply, LinkReplyRequest
+from trainerbot.core.record_feedback import FeedbackRequest, RecordFeedback
+from trainerbot.core.speak_reply import SpeakReply, SpeakRequest
+from trainerbot.core.transcribe_voice import TranscribeRequest, TranscribeVoice
+
+from .errors import error_reply
+from .messaging import actor_of, is_audio, read_audio, send_text
+from .options import BotOptions
+from .voice import DiscordVoice
+
+log = logging.getLogger(__name__)
+
+RATINGS = {"👍": Rating.UP, "👎": Rating.DOWN}
+
+
+class ChatCog(commands.Cog, name="Chat"):
+    """Answers what people say.
+
+    Rules:
+    - The bot ignores itself and other bots, and messages that are commands.
+    - An audio attachment or a voice message is transcribed first; what was heard is shown,
+      then answered. Hearing nothing is said as such, and nothing is asked of the model.
+    - The typing indicator shows while the answer is made; the answer replies to the message,
+      in pieces under Discord's limit (a file when very long), and never pings anyone.
+    - Each message of the answer is linked to the logged interaction, so a reply to it or its
+      id names the interaction for ``!correct`` and reactions.
+    - When the author is in a voice channel of the server, the bot joins it (staying there
+      afterwards) and speaks the answer; speaking never holds up or breaks the text answer.
+    - 👍 or 👎 on one of the bot's answers is recorded as feedback on it.
+    """
+
+    def __init__(
+        self,
+        bot: commands.Bot,
+        *,
+        answer_message: AnswerMessage,
+        link_reply: LinkReply,
+        transcribe_voice: TranscribeVoice,
+        speak_reply: SpeakReply,
+        record_feedback: RecordFeedback,
+        voice: DiscordVoice | None,
+        options: BotOptions,
+    ) -> None:
+        self.bot = bot
+        self._answer = answer_message
+        self._link = link_reply
+        self._transcribe = transcribe_voice
+        self._speak = speak_reply
+        self._feedback = record_feedback
+        self._voice = voice
+        self._options = options
+        self._speaking: set[asyncio.Task[None]] = set()
+
+    def should_answer(self, message: discord.Message) -> bool:
+        if message.author.bot or message.content.startswith(self._options.prefix):
+            return False
+        if message.guild is None:
+            return self._options.answer_dms
+        me = self.bot.user
+        if me is not None and me in message.mentions:
+            return True
+        return not self._options.channels or message.channel.id in self._options.channels
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if not self.should_answer(message):
+            return
+        try:
+            await self._reply_to(message)
+        except Exception as error:  # noqa: BLE001 - every failure is answered; error_reply logs
+            await send_text(message.channel, error_reply(error, self._options.prefix))
+
+    async def _reply_to(self, message: discord.Message) -> None:
+        actor = actor_of(message.author, self._options.trainer_role)
+        text = self._without_mention(message.content)
+        audio = next((a for a in message.attachments if is_audio(a)), None)
+        async with message.channel.typing():
+            if audio is not None:
+                clip = await read_audio(audio, self._options.max_audio_bytes)
+                heard = await self._transcribe.execute(
+                    TranscribeRequest(audio=clip, actor=actor, language=self._options.language)
+                )
+                if not heard.heard_anything:
+                    await send_text(
+                        message.channel,
+                        f"I heard nothing I could recognise in {heard.duration_seconds:.1f} s "
+                        "of audio.",
+                        reference=message,
+                    )
+                    return
+                await send_text(
+                    message.channel, f"🎙️ Heard: {heard.transcript.text}", reference=message
+                )
+                text = f"{text}\n{heard.transcript.text}".strip()
+            result = await self._answer.execute(
+                AnswerRequest(
+                    conversation_id=str(message.channel.id),
+                    author=actor,
+                    text=text,
+                    message_id=str(message.id),
+                    source=Source.VOICE if audio is not None else Source.TEXT,
+                )
+            )
+        sent = await send_text(message.channel, result.reply, reference=message)
+        for reply in sent:
+            await self._link.execute(
+                LinkReplyRequest(interaction_id=result.interaction.id, message_id=str(reply.id))
+            )
+        self._speak_in_voice(message, result.reply)
+
+    def _without_mention(self, content: str) -> str:
+        me = self.bot.user
+        if me is None:
+            return content.strip()
+        for mention in (f"<@{me.id}>", f"<@!{me.id}>"):
+            content = content.replace(mention, "")
+        return content.strip()
+
+    def _speak_in_voice(self, message: discord.Message, reply: str) -> None:
+        """Speak ``reply`` where the author is listening, in the background."""
+        author = message.author
+        if self._voice is None or not isinstance(author, discord.Member):
+            return
+        state = author.voice
+        if state is None or state.channel is None or message.guild is None:
+            return
+        task = asyncio.create_task(self._speak_there(state.channel, message.guild.id, reply))
+        self._speaking.add(task)
+        task.add_done_callback(self._speaking.discard)
+
+    async def _speak_there(
+        self,
+        channel: discord.VoiceChannel | discord.StageChannel,
+        guild_id: int,
+        reply: str,
+    ) -> None:
+        assert self._voice is not None
+        try:
+            await self._voice.join(channel)
+            await self._speak.execute(
+                SpeakRequest(text=reply, target=str(guild_id), language=self._options.language)
+            )
+        except (CapabilityUnavailable, VoiceNotConnected) as error:
+            log.info("not speaking the answer: %s", error)
+        except Exception:
+            log.exception("speaking an answer in a voice channel failed")
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        rating = RATINGS.get(str(payload.emoji))
+        me = self.bot.user
+        if rating is None or me is None or payload.user_id == me.id:
+            return
+        if payload.message_author_id is not None and payload.message_author_id != me.id:
+            return  # feedback is about the bot's answers
+        user = payload.member or self.bot.get_user(payload.user_id)
+        if user is None or user.bot:
+            return
+        try:
+            await self._feedback.execute(
+                FeedbackRequest(
+                    actor=actor_of(user, self._options.trainer_role),
+                    rating=rating,
+                    message_id=str(payload.message_id),
+                )
+            )
+        except UnknownMessage:
+            pass  # a reaction on a message that is not one of the bot's answers
+        except TrainerbotError as error:
+            log.info("a reaction was not recorded: %s", error)

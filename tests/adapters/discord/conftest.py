@@ -1,0 +1,113 @@
+"""The real bot on dpytest's simulated Discord, over the real container with in-memory adapters.
+
+dpytest 0.7 replaces discord.py's connection state; ``bot._async_setup_hook()`` must run after
+``dpytest.configure`` so that state gets the running event loop (discord.py's typing indicator
+needs it), and ``setup_hook()`` adds the cogs, as logging in would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+from dependency_injector import providers
+
+from trainerbot.adapters.discord.bot import TrainerBot, build_bot
+from trainerbot.adapters.discord.options import BotOptions
+from trainerbot.adapters.memory import (
+    InMemoryAudioConverter,
+    InMemoryChatModel,
+    InMemoryModelTrainer,
+    InMemorySpeechToText,
+    InMemoryTextToSpeech,
+    InMemoryVoiceOutput,
+    InMemoryWorkspace,
+)
+from trainerbot.config import Settings
+from trainerbot.container import Container, create_container
+
+TRAINER_ROLE = "trainer"
+ANSWER = "Paris is the capital of France."
+
+
+@dataclass
+class Model:
+    """What the scripted chat model answers: ``answer``, or raises ``failure`` if set."""
+
+    answer: str = ANSWER
+    failure: Exception | None = None
+
+    def reply(self, messages: object, model: str) -> str:
+        if self.failure is not None:
+            raise self.failure
+        return self.answer
+
+
+@pytest.fixture
+def model() -> Model:
+    return Model()
+
+
+@pytest.fixture
+def container(model: Model) -> Container:
+    container = create_container(Settings(storage="memory"))
+    container.chat_model.override(InMemoryChatModel(model.reply))
+    container.trainers.override(
+        providers.Object({"local": InMemoryModelTrainer("local", immediate=True)})
+    )
+    container.workspace.override(
+        InMemoryWorkspace(
+            {
+                "docs/readme.txt": b"hello from the workspace",
+                "reviews/good/1.txt": b"great film",
+                "reviews/bad/1.txt": b"awful film",
+            }
+        )
+    )
+    container.speech_to_text.override(InMemorySpeechToText("what is the capital of france"))
+    container.audio_converter.override(InMemoryAudioConverter())
+    container.text_to_speech.override(InMemoryTextToSpeech())
+    container.voice_output.override(InMemoryVoiceOutput())
+    return container
+
+
+@dataclass
+class Server:
+    """The simulated server: the bot, a text channel, a trainer and a plain member."""
+
+    bot: TrainerBot
+    guild: discord.Guild
+    channel: discord.TextChannel
+    trainer: discord.Member
+    member: discord.Member
+    container: Container
+    model: Model
+
+
+@pytest.fixture
+async def server(
+    container: Container, model: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Server]:
+    # dpytest writes every file the bot sends to ./dpytest_<n>.dat: not into the repository.
+    monkeypatch.chdir(tmp_path)
+    bot = build_bot(container.use_cases(), BotOptions(prefix="!", trainer_role=TRAINER_ROLE))
+    # dpytest keeps its simulated members in discord.py's member cache, which needs the
+    # (privileged) members intent; the bot itself does without it.
+    bot._connection._intents.members = True
+    bot._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(bot.intents)
+    dpytest.configure(bot, members=["tess", "max"])
+    await bot._async_setup_hook()
+    await bot.setup_hook()
+    config = dpytest.get_config()
+    guild = config.guilds[0]
+    role = dpytest.backend.make_role(TRAINER_ROLE, guild)
+    trainer, member = config.members
+    await dpytest.add_role(trainer, role)
+    channel = config.channels[0]
+    assert isinstance(channel, discord.TextChannel)
+    yield Server(bot, guild, channel, trainer, member, container, model)
+    await dpytest.empty_queue()
