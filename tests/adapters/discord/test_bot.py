@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -264,3 +265,48 @@ async def test_an_unexpected_failure_gets_a_generic_line(
 
     assert dpytest.get_message().content == SOMETHING_WENT_WRONG
     assert "secret detail" in caplog.text
+
+
+async def test_an_audio_attachment_is_transcribed_then_answered(
+    server: Server, tmp_path: Path
+) -> None:
+    recording = tmp_path / "voice-message.ogg"
+    recording.write_bytes(b"\x00\x01" * 800)  # the in-memory converter takes bytes as PCM
+
+    replies = await send_with_attachment(server, recording)
+
+    assert replies == ["🎙️ Heard: what is the capital of france", ANSWER]
+    [(audio, _)] = server.container.speech_to_text().heard
+    assert audio.samples == recording.read_bytes()
+
+
+async def test_a_long_answer_is_split_under_the_limit_with_code_kept_whole(server: Server) -> None:
+    code = "\n".join(f"    print({i})" for i in range(150))
+    server.model.answer = f"Here you go:\n```python\n{code}\n```\nDone."
+
+    replies = await say(server, "write code", by=server.member)
+
+    assert len(replies) > 1
+    assert all(len(reply) <= 2000 for reply in replies)
+    assert all(reply.count("```") % 2 == 0 for reply in replies)
+    assert replies[-1].endswith("Done.")
+
+
+async def test_a_very_long_answer_comes_as_a_file(server: Server) -> None:
+    server.model.answer = "word " * 5_000
+
+    [reply] = await send(server, "tell me everything", by=server.member)
+
+    # (dpytest drops the text of a message that carries a file; the file is what matters.)
+    [attachment] = reply.attachments
+    assert attachment.filename == "answer.md"
+    assert (await attachment.read()).decode() == server.model.answer.strip()
+
+
+async def send_with_attachment(server: Server, path: Path) -> list[str]:
+    with contextlib.suppress(commands.CommandError):
+        await dpytest.message("", member=server.member, attachments=[str(path)])
+    replies = []
+    while not dpytest.sent_queue.empty():
+        replies.append(dpytest.get_message().content)
+    return replies
