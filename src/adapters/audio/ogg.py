@@ -39,27 +39,47 @@ MAX_FRAME_BYTES: Final = 1_275
 _FRAME_SAMPLES: Final = (480, 960, 1920, 2880) * 3 + (480, 960) * 2 + (120, 240, 480, 960) * 4
 
 
+class TruncatedPage(ValueError):
+    """The stream ends inside a page: cut off before its end."""
+
+
 def cut_short(data: bytes) -> bool:
     """Whether ``data`` is an Ogg stream whose last page is incomplete: a download or upload
     cut off mid-file. ffmpeg decodes such a file's complete pages without a word (not even a
     warning), so a cut voice message would otherwise be heard as a shorter, complete one.
 
     Only a page cut in the middle counts; anything that is not a clean chain of Ogg pages is
-    left to ffmpeg to judge.
+    left to ffmpeg to judge. Cheap enough for the event loop: it reads page headers only.
     """
+    try:
+        for _ in _page_spans(data):
+            pass
+    except TruncatedPage:
+        return True
+    except ValueError:
+        return False
+    return False
+
+
+def _page_spans(data: bytes) -> Iterator[tuple[int, int]]:
+    """(start, end) of each page, in order, reading headers only. Raises ``TruncatedPage`` if
+    the data ends inside a page, ``ValueError`` at anything else that is not a page."""
     position = 0
     while position < len(data):
-        if data[position : position + 4] != CAPTURE:
-            return False
-        segments_at = position + HEADER_BYTES
-        if segments_at > len(data):
-            return True
-        count = data[segments_at - 1]
-        if segments_at + count > len(data):
-            return True
-        body = sum(data[segments_at : segments_at + count])
-        position = segments_at + count + body
-    return position > len(data)
+        if len(data) - position < HEADER_BYTES:
+            if CAPTURE.startswith(data[position : position + 4]):  # a page header, cut short
+                raise TruncatedPage("truncated page header")
+            raise ValueError("not an Ogg page")
+        if data[position : position + 4] != CAPTURE or data[position + 4] != 0:
+            raise ValueError("not an Ogg page")
+        body_at = position + HEADER_BYTES + data[position + HEADER_BYTES - 1]
+        if body_at > len(data):
+            raise TruncatedPage("truncated page")
+        end = body_at + sum(data[position + HEADER_BYTES : body_at])
+        if end > len(data):
+            raise TruncatedPage("truncated page")
+        yield position, end
+        position = end
 
 
 def crc(page: bytes | bytearray) -> int:
@@ -119,26 +139,20 @@ class Page:
 
 
 def pages(data: bytes) -> Iterator[Page]:
-    """The pages of an Ogg stream, in order. Raises ``ValueError`` at the first byte that is
-    not a whole page."""
-    position = 0
-    while position < len(data):
-        if len(data) - position < HEADER_BYTES:
-            raise ValueError("truncated page header")
-        capture, version, header_type, granule, serial, sequence, _, count = _HEADER.unpack_from(
-            data, position
-        )
-        if capture != CAPTURE or version != 0:
-            raise ValueError("not an Ogg page")
-        lacing = data[position + HEADER_BYTES : position + HEADER_BYTES + count]
-        body_at = position + HEADER_BYTES + count
-        end = body_at + sum(lacing)
-        if len(lacing) < count or end > len(data):
-            raise ValueError("truncated page")
+    """The pages of an Ogg stream, in order. Raises ``ValueError`` (``TruncatedPage`` when the
+    data ends inside a page) at the first byte that is not a whole page."""
+    for start, end in _page_spans(data):
+        _, _, header_type, granule, serial, sequence, _, count = _HEADER.unpack_from(data, start)
+        body_at = start + HEADER_BYTES + count
         yield Page(
-            header_type, granule, serial, sequence, lacing, data[body_at:end], data[position:end]
+            header_type,
+            granule,
+            serial,
+            sequence,
+            data[start + HEADER_BYTES : body_at],
+            data[body_at:end],
+            data[start:end],
         )
-        position = end
 
 
 def repacketize_opus(data: bytes) -> bytes | None:
@@ -193,15 +207,6 @@ class Piece:
 
 OPUS_RATE: Final = 48_000  # granule positions count 48 kHz samples, whatever the input rate was
 PRE_ROLL: Final = 3_840  # 80 ms: what RFC 7845 asks a decoder to see before audio it keeps
-
-
-def opus_duration(data: bytes) -> float | None:
-    """Seconds of audio an Ogg Opus stream says it holds (its last granule less the pre-skip),
-    or ``None`` if it is not a single Ogg Opus stream."""
-    stream = _opus_pages(data)
-    if stream is None:
-        return None
-    return max(0, stream[-1].granule - _pre_skip(stream)) / OPUS_RATE
 
 
 def declared_duration(data: bytes) -> float | None:

@@ -4,7 +4,6 @@ long text goes back as messages."""
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 from typing import Any
 
 import discord
@@ -94,7 +93,3 @@ async def send_text(
     options.pop("mention_author", None)
     sent += [await destination.send(chunk, **options) for chunk in chunks[1:]]
     return sent
-
-
-def attachment_files(files: Sequence[tuple[str, bytes]]) -> list[discord.File]:
-    return [discord.File(io.BytesIO(data), filename=name) for name, data in files]

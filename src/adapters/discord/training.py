@@ -84,7 +84,7 @@ class TrainingCog(commands.Cog, name="Training"):
             name=name,
         )
         result = await _with_status(
-            ctx, "⏳ Checking the dataset and starting training…", self._train.execute(request)
+            ctx, "Checking the dataset and starting training", self._train.execute(request)
         )
         await send_text(ctx, reports.train_result(result))
 
@@ -107,7 +107,7 @@ class TrainingCog(commands.Cog, name="Training"):
             model=model,
             baseline=baseline,
         )
-        result = await _with_status(ctx, "⏳ Testing…", self._test.execute(request))
+        result = await _with_status(ctx, "Testing", self._test.execute(request))
         await send_text(ctx, reports.test_result(result))
 
     @spec_command("jobs")
@@ -146,14 +146,14 @@ class TrainingCog(commands.Cog, name="Training"):
         await send_text(ctx, f"Now answering with {result.model} (was {result.previous}).")
 
 
-async def _with_status(ctx: Context, working: str, work: Awaitable[T]) -> T:
-    """Acknowledge at once with ``working``, do ``work``, then edit the status to say how it
-    ended (the error itself is answered by the bot's error handler)."""
-    status = await ctx.send(working)
+async def _with_status(ctx: Context, task: str, work: Awaitable[T]) -> T:
+    """Acknowledge at once that ``task`` is under way, do ``work``, then edit that status
+    message to say how it ended (the error itself is answered by the bot's error handler)."""
+    status = await ctx.send(f"⏳ {task}…")
     try:
         result = await work
     except BaseException:
-        await status.edit(content=f"{working.removeprefix('⏳ ').rstrip('…')}: failed.")
+        await status.edit(content=f"❌ {task}: failed.")
         raise
-    await status.edit(content=f"✅ {working.removeprefix('⏳ ').rstrip('…')}: done.")
+    await status.edit(content=f"✅ {task}: done.")
     return result

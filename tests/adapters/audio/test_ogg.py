@@ -225,7 +225,8 @@ def test_anything_but_a_whole_ogg_opus_stream_is_left_alone(
 
     assert ogg.repacketize_opus(data) is None
     assert ogg.split_opus(data, 2) is None
-    assert ogg.opus_duration(data) is None
+    if not data.startswith(b"OggS"):
+        assert ogg.declared_duration(data) is None
 
 
 def test_an_ogg_stream_that_is_not_opus_is_left_alone(
@@ -261,8 +262,7 @@ def test_the_declared_duration_is_the_stream_s_length(
     data = audio_fixtures.long_voice_message.read_bytes()
     decoded_seconds = len(decode(ffmpeg_path, data)) / 2 / 48_000
 
-    assert ogg.opus_duration(data) == pytest.approx(decoded_seconds, abs=0.001)
-    assert ogg.declared_duration(data) == ogg.opus_duration(data)
+    assert ogg.declared_duration(data) == pytest.approx(decoded_seconds, abs=0.001)
     assert decoded_seconds == pytest.approx(LONG_VOICE_SECONDS, abs=3)
 
 
@@ -313,7 +313,6 @@ def test_a_lying_last_page_changes_the_estimate_not_the_stream(
     )
 
     assert ogg.declared_duration(lying) == pytest.approx(ogg.declared_duration(data) + 100)
-    assert ogg.opus_duration(lying) == ogg.declared_duration(lying)
 
 
 # --- cut-off uploads ----------------------------------------------------------------------------

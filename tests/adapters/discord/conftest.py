@@ -8,15 +8,15 @@ needs it), and ``setup_hook()`` adds the cogs, as logging in would.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import discord
 import discord.ext.test as dpytest
 import pytest
 from dependency_injector import providers
+from discord_support import TRAINER_ROLE, Model, Server
 
-from trainerbot.adapters.discord.bot import TrainerBot, build_bot
+from trainerbot.adapters.discord.bot import build_bot
 from trainerbot.adapters.discord.options import BotOptions
 from trainerbot.adapters.memory import (
     InMemoryAudioConverter,
@@ -29,22 +29,6 @@ from trainerbot.adapters.memory import (
 )
 from trainerbot.config import Settings
 from trainerbot.container import Container, create_container
-
-TRAINER_ROLE = "trainer"
-ANSWER = "Paris is the capital of France."
-
-
-@dataclass
-class Model:
-    """What the scripted chat model answers: ``answer``, or raises ``failure`` if set."""
-
-    answer: str = ANSWER
-    failure: Exception | None = None
-
-    def reply(self, messages: object, model: str) -> str:
-        if self.failure is not None:
-            raise self.failure
-        return self.answer
 
 
 @pytest.fixture
@@ -73,19 +57,6 @@ def container(model: Model) -> Container:
     container.text_to_speech.override(InMemoryTextToSpeech())
     container.voice_output.override(InMemoryVoiceOutput())
     return container
-
-
-@dataclass
-class Server:
-    """The simulated server: the bot, a text channel, a trainer and a plain member."""
-
-    bot: TrainerBot
-    guild: discord.Guild
-    channel: discord.TextChannel
-    trainer: discord.Member
-    member: discord.Member
-    container: Container
-    model: Model
 
 
 @pytest.fixture

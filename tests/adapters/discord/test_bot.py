@@ -12,12 +12,12 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 from discord.ext import commands
+from discord_support import ANSWER, Server
 
-from conftest import ANSWER, Server
 from trainerbot.adapters.discord.errors import SOMETHING_WENT_WRONG
 from trainerbot.core.commands import COMMANDS
 from trainerbot.core.entities import Rating
-from trainerbot.core.errors import PermissionDenied
+from trainerbot.core.errors import PermissionDenied, UnknownModel
 
 TRAINER_COMMANDS = sorted(name for name, spec in COMMANDS.items() if spec.trainer_only)
 
@@ -241,19 +241,23 @@ async def test_paths_that_leave_the_workspace_are_refused(server: Server, line: 
 
 
 async def test_train_acknowledges_then_reports_the_job(server: Server) -> None:
-    data = "\\n".join(f"text {i}\\tlabel{i % 2}" for i in range(12))
-    replies = await say(server, "!train data_dir=reviews method=local")
+    status, *results = await send(server, "!train data_dir=reviews method=local")
 
-    assert replies[0].startswith("⏳")
-    assert any("job" in reply.lower() for reply in replies[1:])
-    assert data
+    assert status.content == "⏳ Checking the dataset and starting training…"
+    edited = await server.channel.fetch_message(status.id)
+    assert edited.content == "✅ Checking the dataset and starting training: done."
+    [job] = await server.container.jobs().all()
+    assert any(job.id in result.content for result in results)
 
 
-async def test_models_and_use_switch_the_answering_model(server: Server) -> None:
-    replies = await say(server, "!models")
-    assert replies
+async def test_models_lists_the_default_and_use_refuses_an_unknown_one(server: Server) -> None:
+    default = server.container.settings().resolved_chat_model
+    [listed] = await say(server, "!models")
+    assert default in listed
 
-    assert (await say(server, "!use nope"))[0]
+    assert await say(server, "!use nope") == [
+        str(UnknownModel("There is no model 'nope'; see !models."))
+    ]
 
 
 async def test_an_unexpected_failure_gets_a_generic_line(
