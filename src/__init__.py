@@ -17,6 +17,7 @@ from trainerbot.core.archive_files import ArchiveFiles, ArchiveRequest
 from trainerbot.core.cancel_job import CancelJob, CancelJobRequest
 from trainerbot.core.entities import Actor, AudioClip, Source
 from trainerbot.core.errors import TrainerbotError
+from trainerbot.core.follow_job import FollowJob, FollowJobRequest, JobUpdate
 from trainerbot.core.get_file import GetFile, GetFileRequest
 from trainerbot.core.link_reply import LinkReply, LinkReplyRequest
 from trainerbot.core.list_jobs import ListJobs, ListJobsRequest
@@ -77,8 +78,11 @@ __all__ = [
     "CancelJobRequest",
     "CorrectionRequest",
     "FeedbackRequest",
+    "FollowJob",
+    "FollowJobRequest",
     "GetFile",
     "GetFileRequest",
+    "JobUpdate",
     "LinkReply",
     "LinkReplyRequest",
     "ListJobs",

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     answer_dms: bool = True
     # A voice channel the bot has been silent in this long is left.
     voice_idle_seconds: float = Field(default=300.0, gt=0)
+    # How often a training job started from chat is asked for progress (its status message is
+    # edited as it changes, and its result posted where it was started).
+    job_poll_seconds: float = Field(default=15.0, gt=0)
 
     # OpenAI (or any server speaking its API)
     openai_api_key: SecretStr | None = Field(

@@ -63,6 +63,7 @@ from trainerbot.config import Settings
 from trainerbot.core.answer_message import AnswerMessage
 from trainerbot.core.archive_files import ArchiveFiles
 from trainerbot.core.cancel_job import CancelJob
+from trainerbot.core.follow_job import FollowJob
 from trainerbot.core.get_file import GetFile
 from trainerbot.core.link_reply import LinkReply
 from trainerbot.core.list_jobs import ListJobs
@@ -383,6 +384,9 @@ class Container(containers.DeclarativeContainer):
     )
     list_jobs = providers.Singleton(ListJobs, jobs=jobs)
     refresh_job = providers.Singleton(RefreshJob, trainers=trainers, jobs=jobs, models=models)
+    follow_job = providers.Singleton(
+        FollowJob, refresh_job=refresh_job, poll_seconds=settings.provided.job_poll_seconds
+    )
     cancel_job = providers.Singleton(CancelJob, trainers=trainers, jobs=jobs)
     list_models = providers.Singleton(ListModels, models=models, default_model=default_model)
     use_model = providers.Singleton(UseModel, models=models, default_model=default_model)
@@ -403,6 +407,7 @@ class Container(containers.DeclarativeContainer):
         show_instructions=show_instructions,
         list_jobs=list_jobs,
         refresh_job=refresh_job,
+        follow_job=follow_job,
         cancel_job=cancel_job,
         list_models=list_models,
         use_model=use_model,

@@ -39,7 +39,7 @@ class CancelJob:
         require_trainer(request.actor)
         job = await find_job(self._jobs, request.job_id)
         if job.status.is_final:
-            raise JobNotCancellable(f"Job {job.id} has already {job.status.value}.")
+            raise JobNotCancellable(f"Job {job.id} has already ended ({job.status.value}).")
         trainer = self._trainers.get(job.trainer)
         if trainer is None:
             raise CapabilityUnavailable(f"The {job.trainer} trainer is not configured now.")

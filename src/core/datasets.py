@@ -53,6 +53,7 @@ from typing import Any
 
 from .entities import NEGATIVE, POSITIVE, ChatMessage, Dataset, Example, Role, Task
 from .errors import DatasetError
+from .text import plural
 
 NEEDS_LABEL = (
     "plain text needs positive=true or positive=false to label it "
@@ -784,20 +785,20 @@ class ValidationReport:
             shown = reasons[:2]
             if len(reasons) > 2:
                 shown.append(f"and {len(reasons) - 2} more")
-            head = f"invalid: {_plural(len(self.problems), 'problem')} — " if self.problems else ""
+            head = f"invalid: {plural(len(self.problems), 'problem')} — " if self.problems else ""
             return (head or "invalid: ") + "; ".join(shown)
         parts = [
-            f"{_plural(self.example_count, 'example')} "
+            f"{plural(self.example_count, 'example')} "
             f"({self.train_count} train / {self.test_count} test)"
         ]
         if self.task is Task.CLASSIFICATION:
-            parts.append(_plural(len(self.labels), "label"))
+            parts.append(plural(len(self.labels), "label"))
         parts.append(f"version {self.dataset_version}")
         text = ", ".join(parts)
         if self.duplicates:
-            text += f"; {_plural(self.duplicates, 'duplicate')} removed"
+            text += f"; {plural(self.duplicates, 'duplicate')} removed"
         if self.leaked:
-            text += f"; {_plural(self.leaked, 'test example')} also in training"
+            text += f"; {plural(self.leaked, 'test example')} also in training"
         return text
 
     def details(self) -> list[str]:
@@ -805,12 +806,12 @@ class ValidationReport:
         lines = [str(problem) for problem in self.problems]
         lines.extend(self._blocking_notes())
         if self.duplicates:
-            lines.append(f"{_plural(self.duplicates, 'duplicate example')} removed")
+            lines.append(f"{plural(self.duplicates, 'duplicate example')} removed")
         if self.example_count and not self.test_count:
             lines.append("no test examples: the split put every example in training")
         if self.leaked:
             lines.append(
-                f"{_plural(self.leaked, 'test example')} asked the same as a training example: "
+                f"{plural(self.leaked, 'test example')} asked the same as a training example: "
                 "test scores on them will look better than the model is"
             )
         return lines
@@ -836,7 +837,3 @@ def validate(
         leaked=leaked,
         min_examples=min_examples,
     )
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

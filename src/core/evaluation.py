@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .entities import Dataset, Example, Task
+from .text import plural
 
 INVALID_OUTPUT = "invalid output"
 FAILURES_SHOWN = 5
@@ -177,19 +178,19 @@ class EvaluationReport:
             low, high = self.accuracy_interval or (0.0, 1.0)
             text = (
                 f"accuracy {self.metrics['accuracy']:.2f} (95% CI {low:.2f}–{high:.2f}) "
-                f"on {_plural(self.count, 'example')}"
+                f"on {plural(self.count, 'example')}"
             )
             if self.invalid_outputs:
-                text += f", {_plural(self.invalid_outputs, 'invalid output')}"
+                text += f", {plural(self.invalid_outputs, 'invalid output')}"
         else:
             text = (
                 f"token F1 {self.metrics['token_f1']:.2f}, "
                 f"exact match {self.metrics['exact_match']:.2f}, "
                 f"normalized match {self.metrics['normalized_match']:.2f} "
-                f"on {_plural(self.count, 'example')}"
+                f"on {plural(self.count, 'example')}"
             )
         if self.errors:
-            text += f", {_plural(self.errors, 'error')}"
+            text += f", {plural(self.errors, 'error')}"
         return text
 
     def lines(self) -> list[str]:
@@ -212,9 +213,9 @@ class EvaluationReport:
         if self.failures:
             shown = self.failures[:FAILURES_SHOWN]
             lines.append(
-                f"worst {len(shown)} of {_plural(len(self.failures), 'failure')}:"
+                f"worst {len(shown)} of {plural(len(self.failures), 'failure')}:"
                 if len(self.failures) > len(shown)
-                else f"{_plural(len(self.failures), 'failure')}:"
+                else f"{plural(len(self.failures), 'failure')}:"
             )
             lines.extend(_describe(prediction) for prediction in shown)
         return lines
@@ -242,10 +243,6 @@ def _quote(text: str, limit: int) -> str:
 def _shorten(text: str, limit: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 # --- scoring ---------------------------------------------------------------------------------
@@ -401,7 +398,7 @@ class Comparison:
         )
         return (
             f"{self.model} vs {self.baseline}: {deltas}; better on {self.wins}, "
-            f"worse on {self.losses}, same on {_plural(self.ties, 'example')}"
+            f"worse on {self.losses}, same on {plural(self.ties, 'example')}"
         )
 
 

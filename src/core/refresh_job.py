@@ -27,6 +27,8 @@ class RefreshJobResult:
     job: TrainingJob
     changed: bool
     note: str = ""
+    # False when asking again cannot help (the job's trainer is not configured).
+    can_follow: bool = True
 
 
 class RefreshJob:
@@ -57,7 +59,10 @@ class RefreshJob:
         trainer = self._trainers.get(job.trainer)
         if trainer is None:
             return RefreshJobResult(
-                job=job, changed=False, note=f"The {job.trainer} trainer is not configured now."
+                job=job,
+                changed=False,
+                note=f"The {job.trainer} trainer is not configured now.",
+                can_follow=False,
             )
         try:
             current = await trainer.refresh(job)

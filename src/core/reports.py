@@ -6,11 +6,12 @@ from collections.abc import Mapping
 
 from .commands import COMMANDS
 from .datasets import ValidationReport
-from .entities import Archive, FileContent, TrainingJob
+from .entities import Archive, FileContent, JobStatus, TrainingJob
 from .errors import DatasetInvalid
 from .limits import human_bytes
 from .list_models import ListModelsResult
 from .test_model import TestResult
+from .text import plural
 from .train_model import TrainResult
 
 USAGE_WIDTH = 38
@@ -48,7 +49,7 @@ def dataset_invalid(error: DatasetInvalid) -> str:
 def job(job: TrainingJob) -> str:
     parts = [
         f"{job.id}  {job.status.value:<10} {job.trainer:<8} "
-        f"{job.dataset_name}@{job.dataset_version} ({job.example_count} examples)"
+        f"{job.dataset_name}@{job.dataset_version} ({plural(job.example_count, 'example')})"
     ]
     if job.model:
         parts.append(f"model {job.model}")
@@ -72,15 +73,27 @@ def _progress(metrics: Mapping[str, float]) -> str:
     return ", ".join(shown)
 
 
-def train_result(result: TrainResult) -> str:
+def train_result(result: TrainResult, *, prefix: str = "!") -> str:
     lines = [f"Training job {result.job.id} ({result.job.trainer}): {result.job.status.value}."]
     lines.append(f"Dataset {result.dataset.name}: {result.report.summary()}")
     lines += [f"  {line}" for line in result.report.details()]
     if result.job.model:
-        lines.append(f"Model {result.job.model} is ready: use it with !use {result.job.model}")
+        model = result.job.model
+        lines.append(f"Model {model} is ready: use it with {prefix}use {model}")
     else:
-        lines.append(f"Follow it with !jobs {result.job.id}")
+        lines.append(f"Follow it with {prefix}jobs {result.job.id}")
     return "\n".join(lines)
+
+
+def job_outcome(job: TrainingJob, *, prefix: str = "!") -> str:
+    """How a finished job ended, in one line."""
+    if job.status is JobStatus.SUCCEEDED and job.model:
+        return (
+            f"Training job {job.id} succeeded: model {job.model} is ready — {prefix}use {job.model}"
+        )
+    if job.status is JobStatus.FAILED:
+        return f"Training job {job.id} failed: {job.error or 'the trainer gave no reason'}"
+    return f"Training job {job.id} ended: {job.status.value}."
 
 
 def test_result(result: TestResult) -> str:
@@ -93,7 +106,7 @@ def test_result(result: TestResult) -> str:
 
 def archive(archive: Archive) -> str:
     return (
-        f"Archived {archive.source}: {len(archive.files)} files, "
+        f"Archived {archive.source}: {plural(len(archive.files), 'file')}, "
         f"{human_bytes(archive.total_bytes)} → {archive.path}"
     )
 

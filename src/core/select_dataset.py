@@ -36,7 +36,9 @@ class SelectDataset:
     - Trainers only; the folder must be inside the workspace and hold supported files.
     - ``positive`` labels plain documents ``positive`` (true) or ``negative`` (false), as the original
       did; chat examples become wanted or unwanted answers.
-    - The folder is parsed and checked: any bad line refuses the selection and nothing is changed.
+    - The folder is parsed and checked as ``!train`` would check it: any bad line, or a dataset
+      training would refuse (a classification set with one label, say), refuses the selection
+      with the validation report, and nothing is changed.
     - The folder is archived (a snapshot of what was selected), the dataset saved under the folder's
       name with its content version, and made the one ``!train`` uses when given no data.
     """
@@ -55,10 +57,10 @@ class SelectDataset:
         parsed = parse_files(files, positive=request.positive)
         dataset, duplicates = build_dataset(dataset_name(folder), parsed, source=folder)
         report = validate(dataset, parsed, duplicates=duplicates, min_examples=1)
-        if parsed.problems:
-            raise DatasetInvalid(report.summary(), report=report)
-        if not dataset.examples:
+        if not dataset.examples and not parsed.problems:
             raise EmptyDataset(f"The folder {folder} holds no examples.")
+        if not report.is_valid:
+            raise DatasetInvalid(report.summary(), report=report)
         archive = await self._workspace.archive(folder)
         await self._datasets.save(dataset)
         await self._datasets.select(dataset.name)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .answer_message import AnswerMessage
 from .archive_files import ArchiveFiles
 from .cancel_job import CancelJob
+from .follow_job import FollowJob
 from .get_file import GetFile
 from .link_reply import LinkReply
 from .list_jobs import ListJobs
@@ -39,6 +40,7 @@ class UseCases:
     show_instructions: ShowInstructions
     list_jobs: ListJobs
     refresh_job: RefreshJob
+    follow_job: FollowJob
     cancel_job: CancelJob
     list_models: ListModels
     use_model: UseModel

@@ -39,6 +39,7 @@ FILES = {
     "data/reviews/good/r1.txt": b"great product",
     "data/reviews/good/r2.txt": b"works as promised",
     "data/reviews/r3.md": b"fast delivery",
+    "data/reviews/labelled.csv": b"text,label\nbroke after a day,negative\narrived on time,positive\n",
     "chats/support.jsonl": CHATS,
     "hidden/.gitkeep": b"",
     "notes.txt": b"a file, not a folder",
@@ -110,6 +111,8 @@ async def test_a_nested_folder_is_named_after_its_last_part_and_read_recursively
     assert result.dataset.name == "reviews"
     assert result.dataset.source == "data/reviews"
     assert sorted(e.user_text for e in result.dataset.examples) == [
+        "arrived on time",
+        "broke after a day",
         "fast delivery",
         "great product",
         "works as promised",
@@ -126,8 +129,27 @@ async def test_positive_labels_every_plain_document(
     )
 
     assert result.dataset.task is Task.CLASSIFICATION
-    assert {e.completion for e in result.dataset.examples} == {label}
-    assert len(result.dataset.examples) == 3
+    labels = {e.user_text: e.completion for e in result.dataset.examples}
+    plain = ("great product", "works as promised", "fast delivery")
+    assert {labels[text] for text in plain} == {label}
+    # Rows that carry their own label keep it.
+    assert (labels["broke after a day"], labels["arrived on time"]) == (NEGATIVE, POSITIVE)
+
+
+async def test_refuses_a_folder_training_would_refuse_and_changes_nothing(
+    sut: SelectDataset,
+    workspace: InMemoryWorkspace,
+    trainer: Actor,
+    refuses,
+    nothing_changed,
+) -> None:
+    del workspace.files["data/reviews/labelled.csv"]  # left: plain documents, all one label
+
+    with refuses(DatasetInvalid) as caught:
+        await sut.execute(SelectDatasetRequest(actor=trainer, folder="data/reviews", positive=True))
+
+    assert "one label" in str(caught.value)
+    nothing_changed()
 
 
 @pytest.mark.parametrize(("positive", "wanted"), [(None, True), (True, True), (False, False)])

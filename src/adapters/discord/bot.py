@@ -90,6 +90,7 @@ class TrainerBot(commands.Bot):
                 test_model=uc.test_model,
                 list_jobs=uc.list_jobs,
                 refresh_job=uc.refresh_job,
+                follow_job=uc.follow_job,
                 cancel_job=uc.cancel_job,
                 list_models=uc.list_models,
                 use_model=uc.use_model,

@@ -164,6 +164,12 @@ class ChatCog(commands.Cog, name="Chat"):
         except Exception:
             log.exception("speaking an answer in a voice channel failed")
 
+    async def cog_unload(self) -> None:
+        """At shutdown: stop speaking (the text answers were all sent already)."""
+        for task in tuple(self._speaking):
+            task.cancel()
+        await asyncio.gather(*self._speaking, return_exceptions=True)
+
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         rating = RATINGS.get(str(payload.emoji))

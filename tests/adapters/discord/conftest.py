@@ -14,10 +14,11 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 from dependency_injector import providers
-from discord_support import TRAINER_ROLE, Model, Server
+from discord_support import TRAINER_ROLE, Model, Server, close
 
 from trainerbot.adapters.discord.bot import build_bot
 from trainerbot.adapters.discord.options import BotOptions
+from trainerbot.adapters.discord.voice import DiscordVoice
 from trainerbot.adapters.memory import (
     InMemoryAudioConverter,
     InMemoryChatModel,
@@ -65,7 +66,13 @@ async def server(
 ) -> AsyncIterator[Server]:
     # dpytest writes every file the bot sends to ./dpytest_<n>.dat: not into the repository.
     monkeypatch.chdir(tmp_path)
-    bot = build_bot(container.use_cases(), BotOptions(prefix="!", trainer_role=TRAINER_ROLE))
+    # As create_bot does: the bot speaks when the container's voice output is a DiscordVoice.
+    voice = container.voice_output()
+    bot = build_bot(
+        container.use_cases(),
+        BotOptions(prefix="!", trainer_role=TRAINER_ROLE),
+        voice=voice if isinstance(voice, DiscordVoice) else None,
+    )
     # dpytest keeps its simulated members in discord.py's member cache, which needs the
     # (privileged) members intent; the bot itself does without it.
     bot._connection._intents.members = True
@@ -81,4 +88,5 @@ async def server(
     channel = config.channels[0]
     assert isinstance(channel, discord.TextChannel)
     yield Server(bot, guild, channel, trainer, member, container, model)
+    await close(bot)  # leaves voice, and stops following jobs (the cogs are unloaded)
     await dpytest.empty_queue()

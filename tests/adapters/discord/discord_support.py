@@ -6,9 +6,12 @@ module name every test folder has.)
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import discord
+import discord.ext.test as dpytest
+from discord.ext import commands
 
 from trainerbot.adapters.discord.bot import TrainerBot
 from trainerbot.container import Container
@@ -41,3 +44,41 @@ class Server:
     member: discord.Member
     container: Container
     model: Model
+
+
+async def close(bot: TrainerBot) -> None:
+    """``bot.close()`` as at shutdown (voice left, cogs unloaded), on dpytest's fake gateway,
+    which has no socket for discord.py to close."""
+    bot.ws = None  # type: ignore[assignment]
+    await bot.close()
+
+
+async def send(
+    server: Server,
+    content: str,
+    *,
+    by: discord.Member | None = None,
+    attachments: list[str] | None = None,
+) -> list[discord.Message]:
+    """Send ``content`` as ``by`` (the trainer by default); the bot's messages in reply.
+
+    dpytest re-raises a command's error after the bot has handled it (answered it): the
+    answer is what is checked here."""
+    with contextlib.suppress(commands.CommandError):
+        await dpytest.message(
+            content, channel=server.channel, member=by or server.trainer, attachments=attachments
+        )
+    return drain()
+
+
+def drain() -> list[discord.Message]:
+    """The bot's messages sent so far and not yet looked at."""
+    replies: list[discord.Message] = []
+    while not dpytest.sent_queue.empty():
+        replies.append(dpytest.get_message())
+    return replies
+
+
+async def say(server: Server, content: str, *, by: discord.Member | None = None) -> list[str]:
+    """Like ``send``, the replies' text."""
+    return [message.content for message in await send(server, content, by=by)]

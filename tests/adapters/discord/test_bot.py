@@ -3,7 +3,6 @@ permissions and bad input, with in-memory adapters behind the real use cases."""
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,7 @@ from typing import Any
 import discord
 import discord.ext.test as dpytest
 import pytest
-from discord.ext import commands
-from discord_support import ANSWER, Server
+from discord_support import ANSWER, Server, say, send
 
 from trainerbot.adapters.discord.errors import SOMETHING_WENT_WRONG
 from trainerbot.core.commands import COMMANDS
@@ -20,26 +18,6 @@ from trainerbot.core.entities import Rating
 from trainerbot.core.errors import PermissionDenied, UnknownModel
 
 TRAINER_COMMANDS = sorted(name for name, spec in COMMANDS.items() if spec.trainer_only)
-
-
-async def send(
-    server: Server, content: str, *, by: discord.Member | None = None
-) -> list[discord.Message]:
-    """Send ``content`` as ``by`` (the trainer by default); the bot's messages in reply.
-
-    dpytest re-raises a command's error after the bot has handled it (answered it): the
-    answer is what is checked here."""
-    with contextlib.suppress(commands.CommandError):
-        await dpytest.message(content, channel=server.channel, member=by or server.trainer)
-    replies = []
-    while not dpytest.sent_queue.empty():
-        replies.append(dpytest.get_message())
-    return replies
-
-
-async def say(server: Server, content: str, *, by: discord.Member | None = None) -> list[str]:
-    """Like ``send``, the replies' text."""
-    return [message.content for message in await send(server, content, by=by)]
 
 
 # --- chat -----------------------------------------------------------------------------------
@@ -277,7 +255,8 @@ async def test_an_audio_attachment_is_transcribed_then_answered(
     recording = tmp_path / "voice-message.ogg"
     recording.write_bytes(b"\x00\x01" * 800)  # the in-memory converter takes bytes as PCM
 
-    replies = await send_with_attachment(server, recording)
+    sent = await send(server, "", by=server.member, attachments=[str(recording)])
+    replies = [message.content for message in sent]
 
     assert replies == ["🎙️ Heard: what is the capital of france", ANSWER]
     [(audio, _)] = server.container.speech_to_text().heard
@@ -305,12 +284,3 @@ async def test_a_very_long_answer_comes_as_a_file(server: Server) -> None:
     [attachment] = reply.attachments
     assert attachment.filename == "answer.md"
     assert (await attachment.read()).decode() == server.model.answer.strip()
-
-
-async def send_with_attachment(server: Server, path: Path) -> list[str]:
-    with contextlib.suppress(commands.CommandError):
-        await dpytest.message("", member=server.member, attachments=[str(path)])
-    replies = []
-    while not dpytest.sent_queue.empty():
-        replies.append(dpytest.get_message().content)
-    return replies

@@ -1,0 +1,117 @@
+"""A training job that does not finish at once: its status message follows it, and its outcome
+is posted in reply to the ``!train`` that started it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+from dependency_injector import providers
+from discord.ext import commands
+from discord_support import Server, close
+
+from trainerbot.adapters.memory import InMemoryModelTrainer
+from trainerbot.container import Container
+from trainerbot.core.entities import JobStatus
+from trainerbot.core.follow_job import FollowJob
+
+POLL_SECONDS = 0.01
+
+
+@pytest.fixture
+def trainer() -> InMemoryModelTrainer:
+    return InMemoryModelTrainer("local")
+
+
+@pytest.fixture
+def container(container: Container, trainer: InMemoryModelTrainer) -> Container:
+    container.trainers.override(providers.Object({"local": trainer}))
+    container.follow_job.override(
+        providers.Singleton(FollowJob, refresh_job=container.refresh_job, poll_seconds=POLL_SECONDS)
+    )
+    return container
+
+
+async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    deadline = time.perf_counter() + within
+    while not condition():
+        assert time.perf_counter() < deadline, "timed out"
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def start_training(server: Server) -> tuple[discord.Message, str]:
+    """``!train`` on the reviews folder: the status message and the job's id."""
+    with contextlib.suppress(commands.CommandError):
+        await dpytest.message("!train data_dir=reviews", member=server.trainer)
+    status = dpytest.get_message()
+    report = dpytest.get_message()
+    [job] = await server.container.jobs().all()
+    assert job.id in report.content
+    return status, job.id
+
+
+async def edited(server: Server, message: discord.Message) -> str:
+    """``message``'s content as the channel holds it now (after the bot's edits)."""
+    return (await server.channel.fetch_message(message.id)).content
+
+
+async def until_edited(server: Server, message: discord.Message, start: str) -> str:
+    deadline = time.perf_counter() + 5.0
+    while not (content := await edited(server, message)).startswith(start):
+        assert time.perf_counter() < deadline, f"still {content!r}"
+        await asyncio.sleep(POLL_SECONDS)
+    return content
+
+
+async def next_message() -> discord.Message:
+    await until(lambda: not dpytest.sent_queue.empty())
+    return dpytest.get_message()
+
+
+async def test_the_status_follows_the_job_and_the_outcome_is_posted(
+    server: Server, trainer: InMemoryModelTrainer
+) -> None:
+    status, job_id = await start_training(server)
+    await until_edited(server, status, f"⏳ {job_id}  running")
+    trainer.finish(job_id)
+    outcome = await next_message()
+
+    await until_edited(server, status, f"✅ {job_id}  succeeded")
+    model = f"local:{job_id}"
+    assert (
+        outcome.content == f"Training job {job_id} succeeded: model {model} is ready — !use {model}"
+    )
+    [job] = await server.container.jobs().all()
+    assert job.status is JobStatus.SUCCEEDED
+
+
+async def test_a_failed_job_is_posted_with_its_reason(
+    server: Server, trainer: InMemoryModelTrainer
+) -> None:
+    status, job_id = await start_training(server)
+
+    trainer.fail(job_id)
+    outcome = await next_message()
+
+    assert outcome.content == f"Training job {job_id} failed: the trainer failed"
+    await until_edited(server, status, f"❌ {job_id}  failed")
+
+
+async def test_following_stops_with_the_bot_and_the_job_stays_recorded(
+    server: Server, trainer: InMemoryModelTrainer
+) -> None:
+    status, job_id = await start_training(server)
+    await until_edited(server, status, f"⏳ {job_id}  running")
+
+    await close(server.bot)
+    trainer.finish(job_id)
+    await asyncio.sleep(POLL_SECONDS * 5)
+
+    assert dpytest.sent_queue.empty()  # no outcome posted after closing
+    [job] = await server.container.jobs().all()
+    assert job.status is JobStatus.RUNNING
