@@ -359,11 +359,23 @@ class TrainingJob:
     # (step, train_loss, valid_loss...).
     events: tuple[str, ...] = ()
     metrics: Mapping[str, float] = field(default_factory=dict)
+    # Where the job was started, as the driving adapter wrote it (a Discord channel and message),
+    # so its outcome can be posted there even after a restart. Opaque to the core.
+    origin: str | None = None
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
 
     def with_status(self, status: JobStatus, **changes: Any) -> TrainingJob:
         return replace(self, status=status, updated_at=utcnow(), **changes)
+
+
+@dataclass(frozen=True)
+class LossPoint:
+    """A training job's loss at one step: training loss, validation loss, or both (None: unknown)."""
+
+    step: int
+    train_loss: float | None = None
+    valid_loss: float | None = None
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ class TrainRequest:
     method: str | None = None
     include_corrections: bool = False
     name: str | None = None
+    # Where the request came from, kept with the job (see TrainingJob.origin).
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class TrainModel:
             dataset_version=dataset.version,
             example_count=len(train.examples),
             requested_by=request.actor.id,
+            origin=request.origin,
         )
         spec = TrainingSpec(
             dataset=train,

@@ -104,3 +104,18 @@ async def test_refuses_a_member_without_the_trainer_role(
         await sut.execute(ListJobsRequest(actor=member))
 
     assert [j.id for j in jobs.history] == ["job-1"]
+
+
+async def test_unfinished_lists_only_the_jobs_still_under_way(
+    sut: ListJobs, jobs: InMemoryJobStore, trainer: Actor
+) -> None:
+    for number, status in enumerate(JobStatus, start=1):
+        await jobs.save(job(number, status))
+
+    result = await sut.execute(ListJobsRequest(actor=trainer, unfinished=True))
+
+    assert [j.status for j in result.jobs] == [
+        JobStatus.RUNNING,
+        JobStatus.QUEUED,
+        JobStatus.VALIDATING,
+    ]

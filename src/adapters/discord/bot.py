@@ -15,6 +15,7 @@ from .chat import ChatCog
 from .corrections import CorrectionsCog
 from .errors import error_reply
 from .files import FilesCog
+from .jobs import JobFollower
 from .messaging import is_trainer, send_text
 from .options import BotOptions
 from .training import TrainingCog
@@ -44,7 +45,9 @@ class TrainerBot(commands.Bot):
     - Every failure gets one short reply (``errors.error_reply``): a trainerbot error's own
       message, or a generic line while the details go to the log.
     - Nothing the bot sends pings anyone (``allowed_mentions`` is none, for every message).
-    - ``close()`` leaves the voice channels before disconnecting.
+    - Training jobs started here are followed until they end; once connected, the bot follows
+      again the unfinished jobs it was following before a restart (``JobFollower``).
+    - ``close()`` stops following jobs and leaves the voice channels before disconnecting.
     """
 
     def __init__(
@@ -64,6 +67,12 @@ class TrainerBot(commands.Bot):
         self.use_cases = use_cases
         self.options = options
         self.voice = voice
+        self.jobs = JobFollower(
+            self,
+            follow_job=use_cases.follow_job,
+            list_jobs=use_cases.list_jobs,
+            prefix=options.prefix,
+        )
 
     def is_trainer(self, user: object) -> bool:
         return isinstance(user, discord.abc.User) and is_trainer(user, self.options.trainer_role)
@@ -125,7 +134,14 @@ class TrainerBot(commands.Bot):
     ) -> None:
         await send_text(context, error_reply(exception, self.options.prefix))
 
+    async def on_ready(self) -> None:
+        try:
+            await self.jobs.resume()
+        except Exception:  # the bot still answers; the jobs can be followed with !jobs
+            log.exception("following the unfinished training jobs again failed")
+
     async def close(self) -> None:
+        await self.jobs.close()
         if self.voice is not None:
             await self.voice.close()
         await super().close()

@@ -71,7 +71,7 @@ async def send_text(
     destination: discord.abc.Messageable,
     text: str,
     *,
-    reference: discord.Message | None = None,
+    reference: discord.Message | discord.MessageReference | None = None,
 ) -> list[discord.Message]:
     """``text`` as messages under Discord's limit, split at line breaks with code blocks kept
     whole; as an attached file when that would be more than ``MAX_REPLY_MESSAGES`` messages.

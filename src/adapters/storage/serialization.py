@@ -264,6 +264,7 @@ def job_to_record(job: TrainingJob) -> Record:
         "provider_files": list(job.provider_files),
         "events": list(job.events),
         "metrics": dict(job.metrics),
+        "origin": job.origin,
         "created_at": datetime_to_text(job.created_at),
         "updated_at": datetime_to_text(job.updated_at),
     }
@@ -286,6 +287,7 @@ def job_from_record(record: Mapping[str, Any]) -> TrainingJob:
         provider_files=_str_tuple(record, "provider_files"),
         events=_str_tuple(record, "events"),
         metrics=_float_map(record, "metrics"),
+        origin=_opt_str(record, "origin"),
         created_at=_datetime(record, "created_at"),
         updated_at=_datetime(record, "updated_at"),
     )

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import discord
 import discord.ext.test as dpytest
@@ -15,9 +16,10 @@ from dependency_injector import providers
 from discord.ext import commands
 from discord_support import Server, close
 
+from trainerbot.adapters.discord.jobs import Origin
 from trainerbot.adapters.memory import InMemoryModelTrainer
 from trainerbot.container import Container
-from trainerbot.core.entities import JobStatus
+from trainerbot.core.entities import JobStatus, TrainingJob
 from trainerbot.core.follow_job import FollowJob
 
 POLL_SECONDS = 0.01
@@ -115,3 +117,35 @@ async def test_following_stops_with_the_bot_and_the_job_stays_recorded(
     assert dpytest.sent_queue.empty()  # no outcome posted after closing
     [job] = await server.container.jobs().all()
     assert job.status is JobStatus.RUNNING
+
+
+async def test_after_a_restart_unfinished_jobs_are_followed_where_they_were_started(
+    server: Server, trainer: InMemoryModelTrainer
+) -> None:
+    # A job the previous process started from this channel, still running at the provider.
+    status = await server.channel.send("⏳ Checking the dataset and starting training…")
+    dpytest.get_message()
+    running = TrainingJob(
+        id="job-before",
+        trainer="local",
+        status=JobStatus.RUNNING,
+        dataset_name="reviews",
+        dataset_version="abc123def456",
+        example_count=2,
+        requested_by=str(server.trainer.id),
+        origin=str(Origin(server.channel.id, status.id)),
+    )
+    finished = replace(running, id="job-done", status=JobStatus.SUCCEEDED, model="local:job-done")
+    elsewhere = replace(running, id="job-console", origin=None)
+    for job in (running, finished, elsewhere):
+        await server.container.jobs().save(job)
+
+    assert await server.bot.jobs.resume() == 1
+    assert server.bot.jobs.following == {"job-before"}
+    assert await server.bot.jobs.resume() == 0  # once per process
+
+    trainer.finish("job-before")
+    outcome = await next_message()
+
+    assert outcome.content.startswith("Training job job-before succeeded: model local:job-before")
+    await until_edited(server, status, "✅ job-before  succeeded")

@@ -175,6 +175,7 @@ def test_feedback_round_trips(feedback: Feedback) -> None:
             provider_job_id="ftjob-9",
             model="ft:gpt-base:x",
             error="quota exceeded",
+            origin="discord:channel=42;message=43",
             created_at=WHEN,
             updated_at=WHEN + timedelta(minutes=5),
         ),
@@ -184,6 +185,15 @@ def test_training_job_round_trips(job: TrainingJob) -> None:
     record = through_json(sut.job_to_record(job))
 
     assert sut.job_from_record(record) == job
+
+
+def test_a_job_recorded_before_origins_were_kept_reads_without_one() -> None:
+    record = through_json(
+        sut.job_to_record(TrainingJob("job-1", "local", JobStatus.QUEUED, "d", "v", 1, "u"))
+    )
+    del record["origin"]
+
+    assert sut.job_from_record(record).origin is None
 
 
 def test_trained_model_round_trips() -> None:
