@@ -18,6 +18,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
@@ -61,15 +62,29 @@ def _settings() -> Settings:
         raise SystemExit(f"trainerbot: invalid configuration — {problems}") from None
 
 
+def _exports_dir(settings: Settings) -> Path | None:
+    """Where the console saves what !test produces: the workspace's exports/ folder (None, a
+    temporary folder, when nothing is kept on disk)."""
+    return settings.workspace / "exports" if settings.storage == "filesystem" else None
+
+
 async def _console(settings: Settings, stdin: TextIO | None = None) -> int:
     container = create_container(settings)
-    console = Console(container.use_cases(), prefix=settings.command_prefix)
+    console = Console(
+        container.use_cases(),
+        prefix=settings.command_prefix,
+        exports_dir=_exports_dir(settings),
+    )
     return await console.run(stdin=stdin)
 
 
 async def _one_command(settings: Settings, line: str) -> int:
     container = create_container(settings)
-    console = Console(container.use_cases(), prefix=settings.command_prefix)
+    console = Console(
+        container.use_cases(),
+        prefix=settings.command_prefix,
+        exports_dir=_exports_dir(settings),
+    )
     reply = await console.handle(line)
     print(reply)
     return 1 if reply.startswith("error:") else 0

@@ -22,6 +22,7 @@ from trainerbot.adapters.audio.recognition import (
     SpeechRecognitionSpeechToText,
     SphinxEngine,
 )
+from trainerbot.adapters.charts import MatplotlibChartRenderer
 from trainerbot.adapters.discord.bot import TrainerBot, build_bot
 from trainerbot.adapters.discord.options import BotOptions
 from trainerbot.adapters.discord.voice import DiscordVoice
@@ -63,6 +64,7 @@ from trainerbot.config import Settings
 from trainerbot.core.answer_message import AnswerMessage
 from trainerbot.core.archive_files import ArchiveFiles
 from trainerbot.core.cancel_job import CancelJob
+from trainerbot.core.fix_failure import FixFailure, RecentTests
 from trainerbot.core.follow_job import FollowJob
 from trainerbot.core.get_file import GetFile
 from trainerbot.core.link_reply import LinkReply
@@ -320,6 +322,9 @@ class Container(containers.DeclarativeContainer):
         none=providers.Singleton(UnavailableVoiceOutput, NO_VOICE),
     )
 
+    # Charts of test results and loss curves (matplotlib, drawn in a worker thread).
+    charts = providers.Singleton(MatplotlibChartRenderer)
+
     # --- use cases ---------------------------------------------------------------------------
     answer_message = providers.Singleton(
         AnswerMessage,
@@ -357,6 +362,8 @@ class Container(containers.DeclarativeContainer):
         workspace=workspace,
         limits=limits,
     )
+    # Each trainer's latest !test, in memory, for !fix.
+    recent_tests = providers.Singleton(RecentTests)
     test_model = providers.Singleton(
         TestModel,
         chat_model=chat_model,
@@ -364,6 +371,13 @@ class Container(containers.DeclarativeContainer):
         models=models,
         default_model=default_model,
         limits=limits,
+        charts=charts,
+        recent=recent_tests,
+        jobs=jobs,
+        trainers=trainers,
+    )
+    fix_failure = providers.Singleton(
+        FixFailure, recent=recent_tests, corrections=corrections, limits=limits
     )
     record_correction = providers.Singleton(
         RecordCorrection, interactions=interactions, corrections=corrections, limits=limits
@@ -399,6 +413,7 @@ class Container(containers.DeclarativeContainer):
         speak_reply=speak_reply,
         train_model=train_model,
         test_model=test_model,
+        fix_failure=fix_failure,
         record_correction=record_correction,
         record_feedback=record_feedback,
         archive_files=archive_files,

@@ -101,6 +101,15 @@ COMMANDS: Mapping[str, CommandSpec] = {
             trainer_only=True,
         ),
         CommandSpec(
+            "fix",
+            "Turn a failure of your last !test into a correction (its expected answer, or yours).",
+            (
+                _P("number", "the failure's number in the !test report", required=True),
+                _P("text", "the right answer (default: the expected one)", rest=True),
+            ),
+            trainer_only=True,
+        ),
+        CommandSpec(
             "correct",
             "Correct one of my answers: the message id and the right answer.",
             (

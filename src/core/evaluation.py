@@ -18,7 +18,8 @@ Rules:
   inverted (a match scores 0, no match 1, token F1 becomes 1 − F1).
 - A prediction with an ``error`` (the model failed) scores 0 everywhere and is a failure.
 - Failures are listed worst first: for chat the lowest token F1 first; for classification errors,
-  then invalid outputs, then wrong labels, each in dataset order.
+  then invalid outputs, then wrong labels, each in dataset order. They are numbered from 1 in that
+  order, in the report (which shows the first five) and in ``predictions.jsonl`` alike.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .entities import Dataset, Example, Task
 from .text import plural
@@ -43,6 +45,11 @@ _METRIC_NAMES = {
     "exact_match": "exact match",
     "normalized_match": "normalized match",
 }
+
+
+def metric_name(key: str) -> str:
+    """A metric as people read it: ``"macro_f1"`` → ``"macro F1"``."""
+    return _METRIC_NAMES.get(key, key.replace("_", " "))
 
 
 @dataclass(frozen=True)
@@ -217,11 +224,77 @@ class EvaluationReport:
                 if len(self.failures) > len(shown)
                 else f"{plural(len(self.failures), 'failure')}:"
             )
-            lines.extend(_describe(prediction) for prediction in shown)
+            lines.extend(
+                _describe(number, prediction) for number, prediction in enumerate(shown, 1)
+            )
         return lines
 
+    def predicted_label(self, prediction: Prediction) -> str | None:
+        """The label a classification ``prediction`` names (None: an invalid output or an error);
+        always None for chat."""
+        if self.task is not Task.CLASSIFICATION:
+            return None
+        return _predicted_label(prediction, self.labels)
 
-def _describe(prediction: Prediction) -> str:
+
+def prediction_records(
+    report: EvaluationReport, baseline: EvaluationReport | None = None
+) -> list[dict[str, Any]]:
+    """One JSON-ready record per example, in dataset order, for ``predictions.jsonl``.
+
+    Each has the example (``n`` from 1, its ``prompt`` messages, the ``user`` text, ``expected``,
+    ``wanted`` when false, ``origin`` when known), the model's ``output``, ``error``, ``score``
+    (correctness or token F1, as ``example_scores``), ``correct`` (not a failure) and ``failure``
+    (its number among the failures, as the report numbers them, or null); for classification the
+    ``label`` the output names (null when none). With ``baseline`` (over the same examples) the
+    same fields of the baseline's answer follow, prefixed ``baseline_``.
+    """
+    if baseline is not None and len(baseline.predictions) != len(report.predictions):
+        raise ValueError("the reports are not over the same examples")
+    numbers = _failure_numbers(report)
+    baseline_numbers = _failure_numbers(baseline) if baseline is not None else {}
+    records = []
+    for index, prediction in enumerate(report.predictions):
+        example = prediction.example
+        record: dict[str, Any] = {
+            "n": index + 1,
+            "prompt": [message.to_dict() for message in example.prompt],
+            "user": example.user_text,
+            "expected": example.completion,
+        }
+        if not example.wanted:
+            record["wanted"] = False
+        if example.origin:
+            record["origin"] = example.origin
+        record.update(_answer_fields(report, prediction, numbers.get(id(prediction)), ""))
+        if baseline is not None:
+            other = baseline.predictions[index]
+            record.update(
+                _answer_fields(baseline, other, baseline_numbers.get(id(other)), "baseline_")
+            )
+        records.append(record)
+    return records
+
+
+def _failure_numbers(report: EvaluationReport) -> dict[int, int]:
+    """The failures' numbers (1 is the worst), by the identity of the prediction."""
+    return {id(failure): number for number, failure in enumerate(report.failures, 1)}
+
+
+def _answer_fields(
+    report: EvaluationReport, prediction: Prediction, number: int | None, prefix: str
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {"output": prediction.output, "error": prediction.error}
+    if report.task is Task.CLASSIFICATION:
+        fields["label"] = report.predicted_label(prediction)
+    fields["score"] = round(_score(prediction, report.task, report.labels), 6)
+    fields["correct"] = number is None
+    if not prefix:
+        fields["failure"] = number
+    return {f"{prefix}{key}": value for key, value in fields.items()}
+
+
+def _describe(number: int, prediction: Prediction) -> str:
     example = prediction.example
     got = (
         f"error {_quote(prediction.error, 30)}"
@@ -230,7 +303,7 @@ def _describe(prediction: Prediction) -> str:
     )
     unwanted = "" if example.wanted else "not "
     line = (
-        f"- {_quote(example.user_text, 35)}: expected {unwanted}"
+        f"{number}. {_quote(example.user_text, 35)}: expected {unwanted}"
         f"{_quote(example.completion, 25)}, {got}"
     )
     return _shorten(line, _FAILURE_CHARS)

@@ -8,9 +8,10 @@ from .commands import COMMANDS
 from .datasets import ValidationReport
 from .entities import Archive, FileContent, JobStatus, TrainingJob
 from .errors import DatasetInvalid
+from .fix_failure import FixFailureResult
 from .limits import human_bytes
 from .list_models import ListModelsResult
-from .test_model import TestResult
+from .test_model import PREDICTIONS_FILE, TestResult
 from .text import plural
 from .train_model import TrainResult
 
@@ -96,12 +97,33 @@ def job_outcome(job: TrainingJob, *, prefix: str = "!") -> str:
     return f"Training job {job.id} ended: {job.status.value}."
 
 
-def test_result(result: TestResult) -> str:
+def test_result(result: TestResult, *, prefix: str) -> str:
     lines = [result.report.summary(), *(f"  {line}" for line in result.report.lines())]
     if result.baseline_report is not None and result.comparison is not None:
         lines.append(f"Baseline: {result.baseline_report.summary()}")
         lines.append(result.comparison.summary())
+    if result.report.failures:
+        lines.append(
+            f"{prefix}fix <number> [right answer] turns a failure into a correction "
+            f"(every example is in {PREDICTIONS_FILE})."
+        )
+    lines += result.notes
     return "\n".join(lines)
+
+
+def fix_result(result: FixFailureResult, *, prefix: str = "!") -> str:
+    correction = result.correction
+    return (
+        f"Failure {result.number} is now correction {correction.id}: "
+        f"{_quoted(correction.prompt)} → {_quoted(correction.corrected)} "
+        f"(the model said {_quoted(correction.wrong_answer)}). "
+        f"{prefix}train corrections=true trains on the corrections."
+    )
+
+
+def _quoted(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return f'"{flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"}"'
 
 
 def archive(archive: Archive) -> str:

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from trainerbot.ports import ChatModel, DatasetStore, ModelRegistry
+from trainerbot.ports import (
+    ChartRenderer,
+    ChatModel,
+    DatasetStore,
+    JobStore,
+    LossCurveSource,
+    ModelRegistry,
+    ModelTrainer,
+)
 
 from .access import require_trainer
 from .dataset_sources import Upload, check_upload
 from .datasets import build_dataset, decode, parse_text, validate
-from .entities import Actor, ChatMessage, Dataset, Example, Task
+from .entities import Actor, ChatMessage, Dataset, Example, FileContent, LossPoint, Task
 from .errors import (
     CapabilityUnavailable,
     DatasetInvalid,
@@ -20,9 +29,22 @@ from .errors import (
     TrainerbotError,
     UnknownDataset,
 )
-from .evaluation import Comparison, EvaluationReport, Prediction, compare, evaluate
+from .evaluation import (
+    Comparison,
+    EvaluationReport,
+    Prediction,
+    compare,
+    evaluate,
+    prediction_records,
+)
+from .fix_failure import RecentTests
 from .limits import DEFAULT_LIMITS, Limits
 from .prompts import classification_instruction
+
+PREDICTIONS_FILE = "predictions.jsonl"
+COMPARISON_CHART = "comparison.png"
+METRICS_CHART = "metrics.png"
+LOSS_CHART = "loss.png"
 
 
 @dataclass(frozen=True)
@@ -41,11 +63,29 @@ class TestRequest:
 
 @dataclass(frozen=True)
 class TestResult:
+    """The report (and the baseline's, and how they compare), the charts drawn of them, and
+    ``notes`` on what could not be drawn."""
+
     __test__ = False
 
     report: EvaluationReport
     baseline_report: EvaluationReport | None = None
     comparison: Comparison | None = None
+    charts: tuple[FileContent, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def predictions_jsonl(self) -> bytes:
+        """Every example with the model's answer (and the baseline's), one JSON object a line;
+        the fields are ``evaluation.prediction_records``'."""
+        return b"".join(
+            json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
+            for record in prediction_records(self.report, self.baseline_report)
+        )
+
+    @property
+    def files(self) -> tuple[FileContent, ...]:
+        """What goes with the report: ``predictions.jsonl``, then the charts."""
+        return (FileContent(PREDICTIONS_FILE, self.predictions_jsonl()), *self.charts)
 
 
 class TestModel:
@@ -61,6 +101,12 @@ class TestModel:
       on is recorded as a failure with its error; if the model is not available at all, the test stops.
     - With ``baseline``, both models answer the same examples and the report compares them metric by
       metric, with wins, losses and ties.
+    - Every example's answers go into ``predictions.jsonl`` (``TestResult.files``). With a chart
+      renderer, a chart of the metrics (``comparison.png`` with a baseline, else ``metrics.png``)
+      goes too; and when the tested model was trained by a job whose trainer reports its loss by
+      step (OpenAI), its loss curve (``loss.png``). A chart that cannot be drawn is a note in the
+      report, never a failed test.
+    - The report is remembered as the trainer's latest test (with ``recent``), for ``!fix``.
     """
 
     __test__ = False
@@ -73,24 +119,77 @@ class TestModel:
         models: ModelRegistry,
         default_model: str,
         limits: Limits = DEFAULT_LIMITS,
+        charts: ChartRenderer | None = None,
+        recent: RecentTests | None = None,
+        jobs: JobStore | None = None,
+        trainers: Mapping[str, ModelTrainer] | None = None,
     ) -> None:
         self._chat_model = chat_model
         self._datasets = datasets
         self._models = models
         self._default_model = default_model
         self._limits = limits
+        self._charts = charts
+        self._recent = recent
+        self._jobs = jobs
+        self._trainers = trainers or {}
 
     async def execute(self, request: TestRequest) -> TestResult:
         require_trainer(request.actor)
         dataset = await self._test_data(request)
         model = request.model or await self._models.active() or self._default_model
         report = evaluate(model, dataset, await self._predict(model, dataset))
-        if request.baseline is None:
-            return TestResult(report)
-        baseline = evaluate(
-            request.baseline, dataset, await self._predict(request.baseline, dataset)
-        )
-        return TestResult(report, baseline, compare(report, baseline))
+        baseline: EvaluationReport | None = None
+        comparison: Comparison | None = None
+        if request.baseline is not None:
+            baseline = evaluate(
+                request.baseline, dataset, await self._predict(request.baseline, dataset)
+            )
+            comparison = compare(report, baseline)
+        if self._recent is not None:
+            self._recent.remember(request.actor.id, report)
+        charts, notes = await self._draw(report, baseline)
+        return TestResult(report, baseline, comparison, charts, notes)
+
+    async def _draw(
+        self, report: EvaluationReport, baseline: EvaluationReport | None
+    ) -> tuple[tuple[FileContent, ...], tuple[str, ...]]:
+        """The charts of a finished test, and a note for each that could not be drawn."""
+        if self._charts is None:
+            return (), ()
+        charts: list[FileContent] = []
+        notes: list[str] = []
+        name = COMPARISON_CHART if baseline is not None else METRICS_CHART
+        try:
+            charts.append(FileContent(name, await self._charts.render_comparison(report, baseline)))
+        except TrainerbotError as error:
+            notes.append(f"No chart of the metrics: {error}")
+        try:
+            points = await self._loss_curve(report.model)
+            if points:
+                image = await self._charts.render_loss_curve(report.model, points)
+                charts.append(FileContent(LOSS_CHART, image))
+        except TrainerbotError as error:
+            notes.append(f"No loss curve: {error}")
+        return tuple(charts), tuple(notes)
+
+    async def _loss_curve(self, model: str) -> Sequence[LossPoint]:
+        """The loss by step of the job that trained ``model``; empty when it was not trained
+        here or its trainer does not report one."""
+        if self._jobs is None or not self._trainers:
+            return ()
+        trained = next((m for m in await self._models.models() if m.id == model), None)
+        if trained is None or trained.job_id is None or trained.trainer is None:
+            return ()
+        # Reporting a loss curve is a capability of some trainers only (typed as object:
+        # mypy cannot narrow one protocol to another).
+        trainer: object = self._trainers.get(trained.trainer)
+        if not isinstance(trainer, LossCurveSource):
+            return ()
+        job = await self._jobs.get(trained.job_id)
+        if job is None:
+            return ()
+        return await trainer.loss_curve(job)
 
     async def _test_data(self, request: TestRequest) -> Dataset:
         given = [s for s in (request.data, request.attachment, request.dataset) if s is not None]

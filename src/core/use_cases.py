@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .answer_message import AnswerMessage
 from .archive_files import ArchiveFiles
 from .cancel_job import CancelJob
+from .fix_failure import FixFailure
 from .follow_job import FollowJob
 from .get_file import GetFile
 from .link_reply import LinkReply
@@ -32,6 +33,7 @@ class UseCases:
     speak_reply: SpeakReply
     train_model: TrainModel
     test_model: TestModel
+    fix_failure: FixFailure
     record_correction: RecordCorrection
     record_feedback: RecordFeedback
     archive_files: ArchiveFiles

@@ -4,6 +4,7 @@ Adapters subclass the port they implement and are named ``<Tech><Port>``.
 """
 
 from .audio_converter import AudioConverter
+from .chart_renderer import ChartRenderer, LossCurveSource
 from .chat_model import ChatModel
 from .correction_store import CorrectionStore
 from .dataset_store import DatasetStore
@@ -15,11 +16,13 @@ from .model_registry import ModelRegistry
 from .model_trainer import ModelTrainer
 from .speech_to_text import SpeechToText
 from .text_to_speech import TextToSpeech
+from .token_counter import TokenCounter
 from .voice_output import VoiceOutput
 from .workspace import Workspace
 
 __all__ = [
     "AudioConverter",
+    "ChartRenderer",
     "ChatModel",
     "CorrectionStore",
     "DatasetStore",
@@ -27,10 +30,12 @@ __all__ = [
     "FeedbackStore",
     "InteractionLog",
     "JobStore",
+    "LossCurveSource",
     "ModelRegistry",
     "ModelTrainer",
     "SpeechToText",
     "TextToSpeech",
+    "TokenCounter",
     "VoiceOutput",
     "Workspace",
 ]

@@ -13,7 +13,9 @@ from trainerbot.core.evaluation import (
     compare,
     evaluate,
     match_label,
+    metric_name,
     normalize,
+    prediction_records,
     token_f1,
     wilson_interval,
 )
@@ -272,15 +274,15 @@ def test_classification_lines_include_the_per_class_table() -> None:
     ]
 
 
-def test_lines_list_failures_with_expected_and_output() -> None:
+def test_lines_list_numbered_failures_with_expected_and_output() -> None:
     lines = classification_report().lines()
 
     assert lines[6:] == [
         "4 failures:",
-        '- "review 5": expected "positive", error "timeout"',
-        '- "review 9": expected "negative", got "maybe"',
-        '- "review 4": expected "positive", got "negative"',
-        '- "review 8": expected "negative", got "positive"',
+        '1. "review 5": expected "positive", error "timeout"',
+        '2. "review 9": expected "negative", got "maybe"',
+        '3. "review 4": expected "positive", got "negative"',
+        '4. "review 8": expected "negative", got "positive"',
     ]
 
 
@@ -356,7 +358,7 @@ def test_failure_lines_mark_unwanted_answers() -> None:
     example = qa("joke?", "a rude joke", wanted=False)
     sut = evaluate("m", Dataset("d", Task.CHAT, (example,)), [Prediction(example, "a rude joke")])
 
-    assert sut.lines()[-1] == '- "joke?": expected not "a rude joke", got "a rude joke"'
+    assert sut.lines()[-1] == '1. "joke?": expected not "a rude joke", got "a rude joke"'
 
 
 def test_failure_lines_are_shortened_to_100_characters() -> None:
@@ -366,7 +368,7 @@ def test_failure_lines_are_shortened_to_100_characters() -> None:
 
     failure = sut.lines()[-1]
 
-    assert failure.startswith('- "why why why')
+    assert failure.startswith('1. "why why why')
     assert len(failure) <= 100
     assert failure.endswith("…")
 
@@ -378,7 +380,7 @@ def test_lines_show_at_most_five_failures() -> None:
     lines = evaluate("m", Dataset("d", Task.CHAT, examples), predictions).lines()
 
     assert "worst 5 of 8 failures:" in lines
-    assert lines[-5:] == [f'- "q{i}": expected "a{i}", got "wrong"' for i in range(5)]
+    assert lines[-5:] == [f'{i + 1}. "q{i}": expected "a{i}", got "wrong"' for i in range(5)]
 
 
 def test_empty_dataset_summary() -> None:
@@ -485,3 +487,80 @@ def test_example_scores_are_per_example_correctness_for_classification() -> None
     sut = classification_report()
 
     assert sut.example_scores() == (1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0)
+
+
+# --- predictions.jsonl records ---------------------------------------------------------------
+
+
+def test_prediction_records_of_a_classifier_name_the_label_and_number_the_failures() -> None:
+    records = prediction_records(classification_report())
+
+    assert len(records) == 9
+    assert records[0] == {
+        "n": 1,
+        "prompt": [{"role": "user", "content": "review 1"}],
+        "user": "review 1",
+        "expected": POSITIVE,
+        "origin": "line 1",
+        "output": "positive",
+        "error": None,
+        "label": POSITIVE,
+        "score": 1.0,
+        "correct": True,
+        "failure": None,
+    }
+    # Failures are numbered as the report lists them: errors, invalid outputs, wrong labels.
+    assert {r["user"]: r["failure"] for r in records if not r["correct"]} == {
+        "review 5": 1,
+        "review 9": 2,
+        "review 4": 3,
+        "review 8": 4,
+    }
+    assert records[4]["error"] == "timeout"
+    assert records[4]["label"] is None
+    assert records[8]["label"] is None  # "maybe" names no label
+    assert records[3]["label"] == NEGATIVE
+
+
+def test_prediction_records_of_chat_score_token_f1_and_mark_unwanted_examples() -> None:
+    records = prediction_records(chat_report())
+
+    assert [r["score"] for r in records] == [1.0, 1.0, 0.4, 0.0, pytest.approx(1 / 3, abs=1e-6)]
+    assert [r["correct"] for r in records] == [True, True, False, False, True]
+    assert [r["failure"] for r in records] == [None, None, 2, 1, None]
+    assert "label" not in records[0]
+    assert records[4]["wanted"] is False
+    assert "wanted" not in records[0]
+
+
+def test_prediction_records_with_a_baseline_carry_its_answers_too() -> None:
+    dataset, predictions = classification_case()
+    baseline = evaluate("base", dataset, [Prediction(p.example, POSITIVE) for p in predictions])
+
+    records = prediction_records(classification_report(), baseline)
+
+    assert {key for key in records[0] if key.startswith("baseline_")} == {
+        "baseline_output",
+        "baseline_error",
+        "baseline_label",
+        "baseline_score",
+        "baseline_correct",
+    }
+    assert [r["baseline_correct"] for r in records] == [True] * 5 + [False] * 4
+    assert records[7]["baseline_output"] == POSITIVE
+
+
+def test_prediction_records_refuse_a_baseline_over_other_examples() -> None:
+    dataset, predictions = chat_case()
+    other = evaluate("base", Dataset("d", Task.CHAT, dataset.examples[:4]), predictions[:4])
+
+    with pytest.raises(ValueError, match="not over the same examples"):
+        prediction_records(chat_report(), other)
+
+
+@pytest.mark.parametrize(
+    ("key", "name"),
+    [("macro_f1", "macro F1"), ("token_f1", "token F1"), ("some_new_metric", "some new metric")],
+)
+def test_metric_name(key: str, name: str) -> None:
+    assert metric_name(key) == name

@@ -10,7 +10,9 @@ import pytest
 from trainerbot.adapters.memory import (
     InMemoryChatModel,
     InMemoryDatasetStore,
+    InMemoryJobStore,
     InMemoryModelRegistry,
+    InMemoryModelTrainer,
 )
 from trainerbot.core.dataset_sources import Upload
 from trainerbot.core.datasets import ValidationReport
@@ -21,8 +23,13 @@ from trainerbot.core.entities import (
     ChatMessage,
     Dataset,
     Example,
+    FileContent,
+    JobStatus,
+    LossPoint,
     Role,
     Task,
+    TrainedModel,
+    TrainingJob,
 )
 from trainerbot.core.errors import (
     CapabilityUnavailable,
@@ -35,9 +42,11 @@ from trainerbot.core.errors import (
     ServiceError,
     UnknownDataset,
 )
-from trainerbot.core.evaluation import INVALID_OUTPUT
+from trainerbot.core.evaluation import INVALID_OUTPUT, EvaluationReport
+from trainerbot.core.fix_failure import RecentTests
 from trainerbot.core.limits import Limits
 from trainerbot.core.test_model import TestModel, TestRequest
+from trainerbot.ports import ChartRenderer
 
 DEFAULT = "default-model"
 TRAINED = "fewshot:job-1"
@@ -534,3 +543,295 @@ async def test_refuses_a_member_without_the_trainer_role_and_runs_no_model(
         await sut.execute(TestRequest(actor=member, **changes))  # type: ignore[arg-type]
 
     assert chat_model.calls == []
+
+
+# --- predictions.jsonl, charts, and the latest test remembered ---------------------------------
+
+
+class FakeCharts(ChartRenderer):
+    """Answers a fake image naming what it drew; raises ``fail_with`` if set."""
+
+    def __init__(self, fail_with: Exception | None = None) -> None:
+        self.fail_with = fail_with
+        self.drawn: list[tuple[str, object]] = []
+
+    async def render_comparison(
+        self, report: EvaluationReport, baseline: EvaluationReport | None = None
+    ) -> bytes:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.drawn.append(("comparison", (report.model, baseline.model if baseline else None)))
+        return f"png:{report.model}".encode()
+
+    async def render_loss_curve(self, model: str, points: Sequence[LossPoint]) -> bytes:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.drawn.append(("loss", (model, tuple(points))))
+        return f"loss:{model}".encode()
+
+
+class LossTrainer(InMemoryModelTrainer):
+    """An in-memory trainer that also reports its jobs' loss (as OpenAI's does)."""
+
+    def __init__(self, points: Sequence[LossPoint], *, fail_with: Exception | None = None) -> None:
+        super().__init__("openai", immediate=True)
+        self.points = tuple(points)
+        self.loss_fails_with = fail_with
+        self.asked: list[str] = []
+
+    async def loss_curve(self, job: TrainingJob) -> Sequence[LossPoint]:
+        self.asked.append(job.id)
+        if self.loss_fails_with is not None:
+            raise self.loss_fails_with
+        return self.points
+
+
+POINTS = (LossPoint(1, 2.0, None), LossPoint(2, 1.0, 1.5))
+FINE_TUNED = "ft:gpt-4.1-mini:acme::x1"
+
+
+def records_of(data: bytes) -> list[dict[str, object]]:
+    assert data.endswith(b"\n")
+    return [json.loads(line) for line in data.decode("utf-8").splitlines()]
+
+
+async def test_the_files_are_predictions_jsonl_with_every_example_and_no_chart_without_a_renderer(
+    sut: TestModel, trainer: Actor
+) -> None:
+    result = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON, model=TRAINED))
+
+    [predictions] = result.files
+    assert predictions.path == "predictions.jsonl"
+    assert predictions.data == result.predictions_jsonl()
+    records = records_of(predictions.data)
+    assert [(r["user"], r["expected"], r["output"], r["correct"]) for r in records] == [
+        ("q1", "a1", "a1", True),
+        ("q2", "a2", "a2", True),
+        ("q3", "a3", "a3", True),
+        ("q4", "a4", "no idea", False),
+    ]
+    assert records[3]["failure"] == 1
+    assert records[3]["error"] is None
+    assert records[3]["prompt"] == [{"role": "user", "content": "q4"}]
+    assert "baseline_output" not in records[0]
+    assert result.charts == ()
+    assert result.notes == ()
+
+
+async def test_predictions_jsonl_carries_the_baselines_answers_and_keeps_unicode(
+    datasets: InMemoryDatasetStore, models: InMemoryModelRegistry, trainer: Actor
+) -> None:
+    chat_model = InMemoryChatModel(
+        scripted({TRAINED: {"привет": "мир"}, BASE: {"привет": "world"}})
+    )
+    sut = make_sut(chat_model, datasets, models)
+
+    result = await sut.execute(
+        TestRequest(actor=trainer, data='{"привет": "мир"}', model=TRAINED, baseline=BASE)
+    )
+
+    [record] = records_of(result.predictions_jsonl())
+    assert (record["output"], record["baseline_output"]) == ("мир", "world")
+    assert (record["correct"], record["baseline_correct"]) == (True, False)
+    assert "мир".encode() in result.predictions_jsonl()
+
+
+async def test_a_model_error_is_in_predictions_jsonl_with_its_message(
+    datasets: InMemoryDatasetStore, models: InMemoryModelRegistry, trainer: Actor
+) -> None:
+    chat_model = InMemoryChatModel(
+        scripted(CHAT_SCRIPT, failing={"q2": ServiceError("The model timed out.")})
+    )
+    sut = make_sut(chat_model, datasets, models)
+
+    result = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON))
+
+    record = records_of(result.predictions_jsonl())[1]
+    assert (record["output"], record["error"], record["score"]) == ("", "The model timed out.", 0.0)
+
+
+def sut_with(
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    **extra: object,
+) -> TestModel:
+    return TestModel(
+        chat_model=chat_model,
+        datasets=datasets,
+        models=models,
+        default_model=DEFAULT,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def test_with_a_renderer_a_comparison_chart_goes_with_the_predictions(
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    trainer: Actor,
+) -> None:
+    charts = FakeCharts()
+    sut = sut_with(chat_model, datasets, models, charts=charts)
+
+    result = await sut.execute(
+        TestRequest(actor=trainer, data=LABELLED, model=TRAINED, baseline=BASE)
+    )
+
+    assert [file.path for file in result.files] == ["predictions.jsonl", "comparison.png"]
+    assert result.charts == (FileContent("comparison.png", f"png:{TRAINED}".encode()),)
+    assert charts.drawn == [("comparison", (TRAINED, BASE))]
+
+
+async def test_without_a_baseline_the_chart_is_of_the_metrics_alone(
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    trainer: Actor,
+) -> None:
+    charts = FakeCharts()
+    sut = sut_with(chat_model, datasets, models, charts=charts)
+
+    result = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON, model=TRAINED))
+
+    assert [chart.path for chart in result.charts] == ["metrics.png"]
+    assert charts.drawn == [("comparison", (TRAINED, None))]
+
+
+async def test_a_chart_that_cannot_be_drawn_is_a_note_not_a_failed_test(
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    trainer: Actor,
+) -> None:
+    charts = FakeCharts(fail_with=CapabilityUnavailable("Charts need matplotlib."))
+    sut = sut_with(chat_model, datasets, models, charts=charts)
+
+    result = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON, model=TRAINED))
+
+    assert result.charts == ()
+    assert result.notes == ("No chart of the metrics: Charts need matplotlib.",)
+    assert result.report.count == 4
+    assert [file.path for file in result.files] == ["predictions.jsonl"]
+
+
+async def register_fine_tuned(
+    models: InMemoryModelRegistry, jobs: InMemoryJobStore, trainer: Actor
+) -> TrainingJob:
+    job = TrainingJob(
+        id="job-1",
+        trainer="openai",
+        status=JobStatus.SUCCEEDED,
+        dataset_name="support",
+        dataset_version="v1",
+        example_count=20,
+        requested_by=trainer.id,
+        model=FINE_TUNED,
+    )
+    await jobs.save(job)
+    await models.register(TrainedModel(FINE_TUNED, trainer="openai", job_id=job.id))
+    return job
+
+
+async def test_a_model_trained_by_a_job_whose_trainer_reports_its_loss_gets_a_loss_curve(
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    jobs: InMemoryJobStore,
+    trainer: Actor,
+) -> None:
+    job = await register_fine_tuned(models, jobs, trainer)
+    loss_trainer = LossTrainer(POINTS)
+    charts = FakeCharts()
+    chat_model = InMemoryChatModel(lambda messages, model: "a1")
+    sut = sut_with(
+        chat_model, datasets, models, charts=charts, jobs=jobs, trainers={"openai": loss_trainer}
+    )
+
+    result = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON, model=FINE_TUNED))
+
+    assert [chart.path for chart in result.charts] == ["metrics.png", "loss.png"]
+    assert ("loss", (FINE_TUNED, POINTS)) in charts.drawn
+    assert loss_trainer.asked == [job.id]
+
+
+async def test_no_loss_curve_for_a_model_not_trained_here_or_by_a_trainer_without_one(
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    jobs: InMemoryJobStore,
+    trainer: Actor,
+) -> None:
+    await register_fine_tuned(models, jobs, trainer)
+    charts = FakeCharts()
+    chat_model = InMemoryChatModel(lambda messages, model: "a1")
+    plain = InMemoryModelTrainer("openai")  # reports no loss
+    sut = sut_with(
+        chat_model, datasets, models, charts=charts, jobs=jobs, trainers={"openai": plain}
+    )
+
+    trained_here = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON, model=FINE_TUNED))
+    base = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON, model=BASE))
+
+    assert [chart.path for chart in trained_here.charts] == ["metrics.png"]
+    assert [chart.path for chart in base.charts] == ["metrics.png"]
+    assert trained_here.notes == base.notes == ()
+
+
+async def test_a_loss_curve_the_provider_cannot_give_is_a_note(
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    jobs: InMemoryJobStore,
+    trainer: Actor,
+) -> None:
+    await register_fine_tuned(models, jobs, trainer)
+    loss_trainer = LossTrainer(POINTS, fail_with=ServiceError("OpenAI is not answering."))
+    chat_model = InMemoryChatModel(lambda messages, model: "a1")
+    sut = sut_with(
+        chat_model,
+        datasets,
+        models,
+        charts=FakeCharts(),
+        jobs=jobs,
+        trainers={"openai": loss_trainer},
+    )
+
+    result = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON, model=FINE_TUNED))
+
+    assert [chart.path for chart in result.charts] == ["metrics.png"]
+    assert result.notes == ("No loss curve: OpenAI is not answering.",)
+
+
+async def test_a_test_is_remembered_as_the_trainers_latest(
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    trainer: Actor,
+) -> None:
+    recent = RecentTests()
+    sut = sut_with(chat_model, datasets, models, recent=recent)
+
+    first = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON, model=TRAINED))
+    latest = recent.latest(trainer.id)
+    assert latest is not None
+    assert latest.report is first.report
+
+    second = await sut.execute(TestRequest(actor=trainer, data=LABELLED, model=TRAINED))
+    latest = recent.latest(trainer.id)
+    assert latest is not None
+    assert latest.report is second.report
+    assert recent.latest("someone else") is None
+
+
+async def test_a_refused_test_is_not_remembered(
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    trainer: Actor,
+    refuses,
+) -> None:
+    recent = RecentTests()
+    sut = sut_with(chat_model, datasets, models, recent=recent)
+
+    with refuses(UnknownDataset):
+        await sut.execute(TestRequest(actor=trainer, dataset="nope"))
+
+    assert recent.latest(trainer.id) is None

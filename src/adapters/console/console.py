@@ -11,8 +11,11 @@ import asyncio
 import contextlib
 import logging
 import sys
+import tempfile
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 from trainerbot.core import reports as fmt
@@ -20,8 +23,9 @@ from trainerbot.core.answer_message import AnswerRequest
 from trainerbot.core.archive_files import ArchiveRequest
 from trainerbot.core.cancel_job import CancelJobRequest
 from trainerbot.core.commands import COMMANDS, ParsedCommand, greeting, parse_command, split_command
-from trainerbot.core.entities import Actor
+from trainerbot.core.entities import Actor, FileContent
 from trainerbot.core.errors import DatasetInvalid, TrainerbotError
+from trainerbot.core.fix_failure import FixFailureRequest
 from trainerbot.core.get_file import GetFileRequest
 from trainerbot.core.list_jobs import ListJobsRequest
 from trainerbot.core.list_models import ListModelsRequest
@@ -46,6 +50,10 @@ class Console:
 
     The person at the terminal owns the machine, so they act as a trainer. Plain text is answered
     by the chat model; every answer shows its id, for ``!correct``.
+
+    ``!test`` saves ``predictions.jsonl`` and its charts in a new folder under ``exports_dir``
+    (``test-<UTC time>-<id>``; by default a temporary folder, made when first needed) and prints
+    their paths.
     """
 
     def __init__(
@@ -55,8 +63,11 @@ class Console:
         prefix: str = "!",
         actor: Actor | None = None,
         conversation_id: str | None = None,
+        exports_dir: Path | None = None,
     ) -> None:
         self._uc = use_cases
+        self._fix = use_cases.fix_failure
+        self._exports = exports_dir
         self._prefix = prefix
         self._actor = actor or Actor(id="console", name="console user", can_train=True)
         self._conversation = conversation_id or f"console-{uuid.uuid4().hex[:8]}"
@@ -68,6 +79,7 @@ class Console:
             "leave": self._voice,
             "train": self._train,
             "test": self._test,
+            "fix": self._fix_failure,
             "correct": self._correct,
             "feedback": self._feedback,
             "archive": self._archive,
@@ -187,7 +199,37 @@ class Console:
                 baseline=command.text("baseline"),
             )
         )
-        return fmt.test_result(result)
+        lines = [fmt.test_result(result, prefix=self._prefix)]
+        try:
+            saved = await asyncio.to_thread(self._save, result.files)
+        except OSError as error:
+            log.warning("saving the test files failed: %s", error)
+            lines.append(f"The files could not be saved: {error.strerror or error}.")
+        else:
+            lines += [f"saved: {path}" for path in saved]
+        return "\n".join(lines)
+
+    def _save(self, files: Sequence[FileContent]) -> list[Path]:
+        """Write ``files`` into a new folder of their own under the exports folder."""
+        if self._exports is None:
+            self._exports = Path(tempfile.mkdtemp(prefix="trainerbot-exports-"))
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        folder = self._exports / f"test-{stamp}-{uuid.uuid4().hex[:6]}"
+        folder.mkdir(parents=True)
+        paths = []
+        for file in files:
+            path = folder / file.filename
+            path.write_bytes(file.data)
+            paths.append(path.resolve())
+        return paths
+
+    async def _fix_failure(self, command: ParsedCommand) -> str:
+        result = await self._fix.execute(
+            FixFailureRequest(
+                actor=self._actor, number=command.text("number") or "", text=command.text("text")
+            )
+        )
+        return fmt.fix_result(result, prefix=self._prefix)
 
     async def _correct(self, command: ParsedCommand) -> str:
         result = await self._uc.record_correction.execute(

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
+import io
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 import discord
 from discord.ext import commands
+from discord.utils import DEFAULT_FILE_SIZE_LIMIT_BYTES
 
 from trainerbot.core import reports
 from trainerbot.core.cancel_job import CancelJob, CancelJobRequest
-from trainerbot.core.entities import Actor, JobStatus, TrainingJob
-from trainerbot.core.follow_job import FollowJob, FollowJobRequest
+from trainerbot.core.entities import FileContent
+from trainerbot.core.fix_failure import FixFailure, FixFailureRequest
+from trainerbot.core.limits import human_bytes
 from trainerbot.core.list_jobs import ListJobs, ListJobsRequest
 from trainerbot.core.list_models import ListModels, ListModelsRequest
 from trainerbot.core.refresh_job import RefreshJob, RefreshJobRequest
@@ -22,13 +24,12 @@ from trainerbot.core.train_model import TrainModel, TrainRequest
 from trainerbot.core.use_model import UseModel, UseModelRequest
 
 from .commands import spec_command
+from .jobs import JobFollower, Origin
 from .messaging import actor_of, read_upload, send_text
 
 Context = commands.Context[Any]
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-OUTCOME_MARKS = {JobStatus.SUCCEEDED: "✅", JobStatus.FAILED: "❌", JobStatus.CANCELLED: "⏹️"}
 
 
 class TrainingCog(commands.Cog, name="Training"):
@@ -39,10 +40,13 @@ class TrainingCog(commands.Cog, name="Training"):
     - ``!train`` and ``!test`` may take a while: they are acknowledged at once with a status
       message, which is edited when the work ends, and the result follows as a message. Other
       commands and chat go on meanwhile (each command runs in its own task).
-    - A training job that does not finish at once is followed in the background: its status
-      message is edited as the job changes, and when it ends the outcome is posted in reply to
-      the ``!train`` that started it. Following stops with the bot; ``!jobs`` still shows the job.
+    - A training job that does not finish at once is followed in the background
+      (``JobFollower``): its status message is edited as the job changes, and when it ends the
+      outcome is posted in reply to it — after a restart too.
     - An attachment over the upload limit is refused before it is downloaded.
+    - ``!test`` posts its report, then one message with ``predictions.jsonl`` and the charts
+      attached; a file over the server's upload limit is left out, and the message says so.
+    - ``!fix <n> [text]`` turns failure ``n`` of the trainer's latest ``!test`` into a correction.
     """
 
     def __init__(
@@ -52,23 +56,24 @@ class TrainingCog(commands.Cog, name="Training"):
         test_model: TestModel,
         list_jobs: ListJobs,
         refresh_job: RefreshJob,
-        follow_job: FollowJob,
         cancel_job: CancelJob,
         list_models: ListModels,
         use_model: UseModel,
         trainer_role: str,
         prefix: str,
         max_upload_bytes: int,
+        fix_failure: FixFailure,
+        jobs: JobFollower,
     ) -> None:
         self._train = train_model
         self._test = test_model
         self._jobs = list_jobs
         self._refresh = refresh_job
-        self._follow = follow_job
-        self._following: set[asyncio.Task[None]] = set()
+        self._following = jobs
         self._cancel = cancel_job
         self._models = list_models
         self._use = use_model
+        self._fix = fix_failure
         self._role = trainer_role
         self._prefix = prefix
         self._max_upload = max_upload_bytes
@@ -86,6 +91,8 @@ class TrainingCog(commands.Cog, name="Training"):
         attachment: discord.Attachment | None = None,
     ) -> None:
         upload = await read_upload(attachment, self._max_upload) if attachment else None
+        status = await ctx.send("⏳ Checking the dataset and starting training…")
+        origin = Origin(status.channel.id, status.id)  # where the outcome goes, even after restarts
         request = TrainRequest(
             actor=actor_of(ctx.author, self._role),
             data=data,
@@ -95,42 +102,15 @@ class TrainingCog(commands.Cog, name="Training"):
             method=method,
             include_corrections=bool(corrections),
             name=name,
+            origin=str(origin),
         )
-        status = await ctx.send("⏳ Checking the dataset and starting training…")
         result = await _settle(
             status, "Checking the dataset and starting training", self._train.execute(request)
         )
         await send_text(ctx, reports.train_result(result, prefix=self._prefix))
         if not result.job.status.is_final:
             await status.edit(content=f"⏳ {reports.job(result.job)}")
-            task = asyncio.create_task(self._follow_job(ctx, status, request.actor, result.job))
-            self._following.add(task)
-            task.add_done_callback(self._following.discard)
-
-    async def _follow_job(
-        self, ctx: Context, status: discord.Message, actor: Actor, job: TrainingJob
-    ) -> None:
-        """Edit ``status`` as ``job`` changes; post its outcome in reply to it when it ends.
-
-        Jobs can take hours, and a slash command's interaction token lasts 15 minutes: the
-        status is edited, and the outcome sent, as the bot's own channel messages."""
-        lasting = _lasting(status)
-        try:
-            async for update in self._follow.execute(FollowJobRequest(actor=actor, job_id=job.id)):
-                job = update.job
-                mark = OUTCOME_MARKS.get(job.status, "⏳")
-                note = f" (note: {update.note})" if update.note else ""
-                await lasting.edit(content=f"{mark} {reports.job(job)}{note}")
-            if job.status.is_final:
-                outcome = reports.job_outcome(job, prefix=self._prefix)
-                await send_text(status.channel, outcome, reference=status)
-        except Exception:  # a background task: logged, and !jobs still shows the job
-            log.exception("following training job %s failed", job.id)
-
-    async def cog_unload(self) -> None:
-        for task in tuple(self._following):
-            task.cancel()
-        await asyncio.gather(*self._following, return_exceptions=True)
+            self._following.follow(result.job, origin, request.actor)
 
     @spec_command("test")
     async def test(
@@ -153,7 +133,15 @@ class TrainingCog(commands.Cog, name="Training"):
         )
         status = await ctx.send("⏳ Testing…")
         result = await _settle(status, "Testing", self._test.execute(request))
-        await send_text(ctx, reports.test_result(result))
+        await send_text(ctx, reports.test_result(result, prefix=self._prefix))
+        await _send_files(ctx, result.files)
+
+    @spec_command("fix")
+    async def fix(self, ctx: Context, number: str, text: str | None = None) -> None:
+        result = await self._fix.execute(
+            FixFailureRequest(actor=actor_of(ctx.author, self._role), number=number, text=text)
+        )
+        await send_text(ctx, reports.fix_result(result, prefix=self._prefix))
 
     @spec_command("jobs")
     async def jobs(self, ctx: Context, job_id: str | None = None) -> None:
@@ -191,11 +179,30 @@ class TrainingCog(commands.Cog, name="Training"):
         await send_text(ctx, f"Now answering with {result.model} (was {result.previous}).")
 
 
-def _lasting(message: discord.Message) -> discord.Message | discord.PartialMessage:
-    """A handle that edits ``message`` as the bot's own, not through an interaction's webhook."""
-    if isinstance(message, discord.InteractionMessage | discord.WebhookMessage):
-        return discord.PartialMessage(channel=message.channel, id=message.id)
-    return message
+async def _send_files(ctx: Context, files: Sequence[FileContent]) -> None:
+    """``files`` attached to one message, as many as fit under the upload limit (the server's,
+    or Discord's default in direct messages); the message names any left out."""
+    limit = ctx.guild.filesize_limit if ctx.guild is not None else DEFAULT_FILE_SIZE_LIMIT_BYTES
+    attached: list[discord.File] = []
+    names: list[str] = []
+    left_out: list[str] = []
+    room = limit
+    for file in files:
+        if len(file.data) > room:
+            left_out.append(f"{file.filename} ({human_bytes(len(file.data))})")
+            continue
+        room -= len(file.data)
+        attached.append(discord.File(io.BytesIO(file.data), filename=file.filename))
+        names.append(file.filename)
+    lines = [f"📎 {', '.join(names)}"] if names else []
+    if left_out:
+        lines.append(
+            f"Over the upload limit of {human_bytes(limit)}, not attached: {', '.join(left_out)}."
+        )
+    if lines:
+        await ctx.send(
+            "\n".join(lines), files=attached, allowed_mentions=discord.AllowedMentions.none()
+        )
 
 
 async def _settle(status: discord.Message, task: str, work: Awaitable[T]) -> T:

@@ -1,19 +1,28 @@
 """The console driving adapter over the real container (memory storage, scripted chat model)."""
 
 import io
+import json
 import re
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import pytest
 from dependency_injector import providers
 
+from trainerbot.adapters.charts import MatplotlibChartRenderer
 from trainerbot.adapters.console import Console
 from trainerbot.adapters.memory import (
     InMemoryChatModel,
+    InMemoryCorrectionStore,
     InMemoryModelTrainer,
     InMemoryWorkspace,
 )
 from trainerbot.config import Settings
 from trainerbot.container import Container, create_container
+from trainerbot.core.fix_failure import FixFailure, RecentTests
+from trainerbot.core.test_model import TestModel
+from trainerbot.core.use_cases import UseCases
 
 CHAT_LINES = "\n".join(
     f'{{"messages":[{{"role":"user","content":"q{i}"}},{{"role":"assistant","content":"a{i}"}}]}}'
@@ -149,3 +158,134 @@ async def test_a_piped_run_is_plain_text_and_ends_at_end_of_input(sut: Console) 
     assert "Paris" in output
     assert "\x1b[" not in output  # no colour codes
     assert "you>" not in output  # no prompt when nobody is typing
+
+
+# --- !test files and !fix ----------------------------------------------------------------------
+
+TEST_DATA = '{"What is the capital of France?": "Paris", "And of Spain?": "Madrid"}'
+
+
+class WithFix:
+    """The container's use cases, with ``fix_failure`` (as UseCases has once it is wired)."""
+
+    def __init__(self, use_cases: UseCases, fix_failure: FixFailure) -> None:
+        self._use_cases = use_cases
+        self.fix_failure = fix_failure
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._use_cases, name)
+
+
+@pytest.fixture
+def recent() -> RecentTests:
+    return RecentTests()
+
+
+@pytest.fixture
+def charted(container: Container, recent: RecentTests) -> Container:
+    """The container, with tests that draw charts and are remembered for !fix."""
+    container.test_model.override(
+        providers.Singleton(
+            TestModel,
+            chat_model=container.chat_model,
+            datasets=container.datasets,
+            models=container.models,
+            default_model=container.default_model,
+            limits=container.limits,
+            charts=providers.Singleton(MatplotlibChartRenderer),
+            recent=recent,
+        )
+    )
+    return container
+
+
+def saved_paths(reply: str) -> list[Path]:
+    return [
+        Path(line.removeprefix("saved: "))
+        for line in reply.splitlines()
+        if line.startswith("saved: ")
+    ]
+
+
+async def test_test_saves_predictions_and_the_chart_in_the_exports_folder(
+    charted: Container, tmp_path: Path
+) -> None:
+    sut = Console(charted.use_cases(), exports_dir=tmp_path / "exports")
+
+    reply = await sut.handle(f"!test {TEST_DATA}")
+
+    assert reply.startswith("token F1 0.50, exact match 0.50, normalized match 0.50 on 2 examples")
+    predictions, chart = saved_paths(reply)
+    assert (predictions.name, chart.name) == ("predictions.jsonl", "metrics.png")
+    assert predictions.parent == chart.parent
+    assert predictions.parent.parent == tmp_path / "exports"
+    assert predictions.parent.name.startswith("test-")
+    records = [json.loads(line) for line in predictions.read_text("utf-8").splitlines()]
+    assert [(r["user"], r["output"], r["correct"]) for r in records] == [
+        ("What is the capital of France?", "Paris", True),
+        ("And of Spain?", "Paris", False),
+    ]
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+    again = saved_paths(await sut.handle(f"!test {TEST_DATA}"))
+    assert again[0].parent != predictions.parent, "each test has a folder of its own"
+
+
+async def test_without_an_exports_folder_the_files_go_to_a_temporary_one(
+    container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    sut = Console(container.use_cases())
+
+    predictions, *_charts = saved_paths(await sut.handle(f"!test {TEST_DATA}"))
+
+    assert predictions.name == "predictions.jsonl"
+    assert predictions.is_file()
+    assert predictions.parent.parent.name.startswith("trainerbot-exports-")
+    assert predictions.parent.parent.parent == tmp_path
+
+
+async def test_files_that_cannot_be_saved_still_leave_the_report(
+    container: Container, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    sut = Console(container.use_cases(), exports_dir=blocked)
+
+    reply = await sut.handle(f"!test {TEST_DATA}")
+
+    assert reply.startswith("token F1 0.50")
+    assert reply.splitlines()[-1].startswith("The files could not be saved: ")
+    assert saved_paths(reply) == []
+
+
+async def test_fix_turns_a_failure_of_the_last_test_into_a_correction(
+    charted: Container, recent: RecentTests, tmp_path: Path
+) -> None:
+    corrections = charted.corrections()
+    assert isinstance(corrections, InMemoryCorrectionStore)
+    fix = FixFailure(recent=recent, corrections=corrections)
+    sut = Console(WithFix(charted.use_cases(), fix), exports_dir=tmp_path)  # type: ignore[arg-type]
+
+    assert await sut.handle("!fix 1") == (
+        "error: You have not run a test yet (or I restarted since): run !test first, then "
+        "!fix <number> turns one of its failures into a correction."
+    )
+    report = await sut.handle(f"!test {TEST_DATA}")
+    assert '  1. "And of Spain?": expected "Madrid", got "Paris"' in report.splitlines()
+
+    reply = await sut.handle("!fix 1")
+
+    [correction] = corrections.corrections
+    assert reply == (
+        f'Failure 1 is now correction {correction.id}: "And of Spain?" → "Madrid" '
+        '(the model said "Paris"). !train corrections=true trains on the corrections.'
+    )
+    assert (correction.prompt, correction.wrong_answer, correction.corrected) == (
+        "And of Spain?",
+        "Paris",
+        "Madrid",
+    )
+    assert await sut.handle("!fix 2") == (
+        "error: Your latest test has 1 failure: give a number from 1 to 1."
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import struct
 from pathlib import Path
 
 import discord
@@ -19,6 +20,7 @@ from discord_support import ANSWER, Server, drain, say, send
 
 from trainerbot.adapters.memory import (
     InMemoryChatModel,
+    InMemoryCorrectionStore,
     InMemoryInteractionLog,
     InMemoryJobStore,
     InMemoryModelTrainer,
@@ -67,7 +69,7 @@ def trainer() -> GatedTrainer:
 
 @pytest.fixture
 def container(container: Container, trainer: GatedTrainer) -> Container:
-    """The Discord tests' container, with a trainer the tests can hold up and a workspace that
+    """The Discord tests' container, with a trainer the tests can hold up, and a workspace that
     also has a recording and a folder of chat examples."""
     container.trainers.override(providers.Object({"local": trainer}))
     workspace = container.workspace()
@@ -233,7 +235,7 @@ async def test_test_with_inline_json_reports_the_metrics_of_the_models_answers(
 ) -> None:
     # The model answers ANSWER to both: the first exactly, the second with 4 of 6 words right
     # (token F1 2/3), so token F1 is (1 + 2/3) / 2.
-    status, report = await send(server, f"!test {data}")
+    status, report, _files = await send(server, f"!test {data}")
 
     assert (await server.channel.fetch_message(status.id)).content == "✅ Testing: done."
     summary = "token F1 0.83, exact match 0.50, normalized match 0.50 on 2 examples"
@@ -243,7 +245,8 @@ async def test_test_with_inline_json_reports_the_metrics_of_the_models_answers(
     assert lines[1] == f"  {default} on test: {summary}"
     assert "  exact match: 0.50" in lines
     assert "  token F1: 0.83" in lines
-    assert any("What is the capital of Spain?" in line for line in lines)  # the failure
+    assert any(line.startswith('  1. "What is the capital of Spain?"') for line in lines)
+    assert "!fix <number> [right answer] turns a failure into a correction" in lines[-1]
     calls = chat_model(server).calls
     assert {call.model for call in calls} == {default}
     assert sorted(call.messages[-1].content for call in calls) == [
@@ -256,11 +259,134 @@ async def test_test_scores_a_model_that_answers_everything_right_as_perfect(serv
     server.model.answer = "Paris is the capital of France."
     data = json.dumps({"What is the capital of France?": server.model.answer})
 
-    _, report = await say(server, f"!test {data}")
+    _, report, _files = await say(server, f"!test {data}")
 
     assert report.splitlines()[0] == (
         "token F1 1.00, exact match 1.00, normalized match 1.00 on 1 example"
     )
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+async def test_test_attaches_predictions_jsonl_and_a_chart_of_the_metrics(server: Server) -> None:
+    *_, files = await send(server, f"!test {TEST_DATA}")
+
+    # (dpytest drops the text of a message that carries files; the files are what matter.)
+    assert [a.filename for a in files.attachments] == ["predictions.jsonl", "metrics.png"]
+    predictions, chart = files.attachments
+    records = [json.loads(line) for line in (await predictions.read()).decode().splitlines()]
+    assert [(r["user"], r["output"], r["correct"], r["failure"]) for r in records] == [
+        ("What is the capital of France?", ANSWER, True, None),
+        ("What is the capital of Spain?", ANSWER, False, 1),
+    ]
+    width, height = png_size(await chart.read())
+    assert width >= 400
+    assert height >= 300
+
+
+async def test_test_with_a_baseline_attaches_the_comparison_chart(server: Server) -> None:
+    *_, report, files = await send(server, f"!test {TEST_DATA} baseline=base-model")
+
+    assert "vs base-model" in report.content
+    assert [a.filename for a in files.attachments] == ["predictions.jsonl", "comparison.png"]
+    records = [json.loads(line) for line in (await files.attachments[0].read()).splitlines()]
+    assert {r["baseline_output"] for r in records} == {ANSWER}
+    assert {call.model for call in chat_model(server).calls} == {
+        settings_default_model(server),
+        "base-model",
+    }
+
+
+async def test_files_over_the_servers_upload_limit_are_left_out_and_named(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discord.Guild, "filesize_limit", property(lambda guild: 10))
+
+    *_, files = await send(server, f"!test {TEST_DATA}")
+
+    assert files.attachments == []
+    assert files.content.startswith("Over the upload limit of 10 bytes, not attached: ")
+    assert "predictions.jsonl (" in files.content
+    assert "metrics.png (" in files.content
+
+
+# --- !fix -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fixing(server: Server) -> Server:
+    """The server, for the !fix tests (the tests the bot's TestModel ran are remembered)."""
+    return server
+
+
+def stored_corrections(server: Server) -> InMemoryCorrectionStore:
+    store = server.container.corrections()
+    assert isinstance(store, InMemoryCorrectionStore)
+    return store
+
+
+async def test_fix_turns_a_failure_of_the_last_test_into_a_correction(fixing: Server) -> None:
+    await send(fixing, f"!test {TEST_DATA}")
+
+    [reply] = await say(fixing, "!fix 1")
+
+    [correction] = stored_corrections(fixing).corrections
+    assert reply.startswith(f"Failure 1 is now correction {correction.id}: ")
+    assert reply.endswith("!train corrections=true trains on the corrections.")
+    assert correction.prompt == "What is the capital of Spain?"
+    assert correction.wrong_answer == ANSWER
+    assert correction.corrected == "Madrid is the capital of Spain."
+    assert correction.author_id == str(fixing.trainer.id)
+
+
+async def test_fix_with_text_records_that_answer(fixing: Server) -> None:
+    await send(fixing, f"!test {TEST_DATA}")
+
+    await say(fixing, "!fix 1 Madrid, of course.")
+
+    [correction] = stored_corrections(fixing).corrections
+    assert correction.corrected == "Madrid, of course."
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("!fix 2", "Your latest test has 1 failure: give a number from 1 to 1."),
+        (
+            "!fix two",
+            "Give the failure's number from the !test report, not 'two': "
+            "!fix <number> [right answer].",
+        ),
+    ],
+)
+async def test_fix_refuses_a_failure_the_last_test_does_not_have(
+    fixing: Server, line: str, expected: str
+) -> None:
+    await send(fixing, f"!test {TEST_DATA}")
+
+    assert await say(fixing, line) == [expected]
+    assert stored_corrections(fixing).corrections == []
+
+
+async def test_fix_before_any_test_says_to_run_one(fixing: Server) -> None:
+    [reply] = await say(fixing, "!fix 1")
+
+    assert reply.startswith("You have not run a test yet")
+    assert stored_corrections(fixing).corrections == []
+
+
+async def test_fix_counts_only_the_trainers_own_tests(fixing: Server) -> None:
+    await send(fixing, f"!test {TEST_DATA}")
+    other_trainer = fixing.member
+    await dpytest.add_role(other_trainer, dpytest.backend.make_role("trainer", fixing.guild))
+
+    [reply] = await say(fixing, "!fix 1", by=other_trainer)
+
+    assert reply.startswith("You have not run a test yet")
 
 
 # --- workspace commands -----------------------------------------------------------------------
