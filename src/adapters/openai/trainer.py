@@ -8,8 +8,11 @@ names the trainers that need no permission (``fewshot`` and ``local``).
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import logging
+import math
 import time
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -19,7 +22,14 @@ from openai import AsyncOpenAI
 from openai.types.fine_tuning import job_create_params
 
 from trainerbot.core.datasets import parse_text
-from trainerbot.core.entities import Dataset, JobStatus, Task, TrainingJob, TrainingSpec
+from trainerbot.core.entities import (
+    Dataset,
+    JobStatus,
+    LossPoint,
+    Task,
+    TrainingJob,
+    TrainingSpec,
+)
 from trainerbot.core.errors import CapabilityUnavailable, DatasetInvalid, ServiceError
 from trainerbot.core.prompts import classification_instruction
 from trainerbot.ports import ModelTrainer
@@ -33,6 +43,7 @@ FineTuningMethod = Literal["supervised", "dpo"]
 
 MIN_EXAMPLES = 10  # OpenAI refuses training files with fewer
 EVENTS_KEPT = 5
+LOSS_POINTS_KEPT = 10_000  # a loss curve's points at most (a results file has one a step)
 
 PERMISSION_DENIED = (
     "OpenAI does not allow this account to start fine-tuning jobs (self-serve fine-tuning is "
@@ -264,6 +275,30 @@ class OpenAIModelTrainer(ModelTrainer):
             return merged
         return merged.with_status(merged.status, events=messages or merged.events, metrics=metrics)
 
+    async def loss_curve(self, job: TrainingJob) -> tuple[LossPoint, ...]:
+        """The job's loss by step: from its results file once it has one (every step), else
+        from its checkpoints so far (one a epoch). Empty for a job OpenAI never accepted."""
+        if job.provider_job_id is None:
+            return ()
+        try:
+            remote = await self._client.fine_tuning.jobs.retrieve(job.provider_job_id)
+            if remote.result_files:
+                content = await self._client.files.content(remote.result_files[0])
+                return _loss_points_from_csv(content.text)
+            points = []
+            async for checkpoint in self._client.fine_tuning.jobs.checkpoints.list(
+                job.provider_job_id, limit=100
+            ):
+                metrics = checkpoint.metrics
+                points.append(
+                    LossPoint(checkpoint.step_number, metrics.train_loss, metrics.valid_loss)
+                )
+                if len(points) >= LOSS_POINTS_KEPT:
+                    break
+        except OPENAI_ERRORS as error:
+            raise translate(error, secret=self._client.api_key, service=self._service) from None
+        return tuple(sorted(points, key=lambda point: point.step))
+
     async def _recover(self, job: TrainingJob) -> TrainingJob:
         """Find a job whose start was interrupted before its provider id was recorded."""
         try:
@@ -310,3 +345,27 @@ class OpenAIModelTrainer(ModelTrainer):
         if not changed:
             return job
         return job.with_status(status, model=remote.fine_tuned_model or job.model, error=error)
+
+
+def _loss_points_from_csv(text: str) -> tuple[LossPoint, ...]:
+    """``step,train_loss,…,valid_loss,…`` rows (OpenAI's results file) as loss points; columns
+    are found by name, empty or unreadable cells are unknown, rows without a step are skipped."""
+    points = []
+    for row in csv.DictReader(io.StringIO(text)):
+        step = _number(row.get("step"))
+        if step is None:
+            continue
+        points.append(
+            LossPoint(int(step), _number(row.get("train_loss")), _number(row.get("valid_loss")))
+        )
+        if len(points) >= LOSS_POINTS_KEPT:
+            break
+    return tuple(points)
+
+
+def _number(cell: str | None) -> float | None:
+    try:
+        value = float(cell) if cell else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) else None

@@ -26,6 +26,7 @@ from trainerbot.core.entities import (
     Dataset,
     Example,
     JobStatus,
+    LossPoint,
     Task,
     TrainingJob,
 )
@@ -37,6 +38,7 @@ from trainerbot.core.errors import (
     TrainerbotError,
 )
 from trainerbot.core.prompts import classification_instruction
+from trainerbot.ports import LossCurveSource
 
 
 def trainer(
@@ -591,3 +593,36 @@ async def test_refresh_of_a_job_the_provider_no_longer_knows_says_so(
 
     assert "no model" not in said
     assert "job" in said.lower()
+
+
+async def test_the_loss_curve_comes_from_the_checkpoints_then_from_the_results_file(
+    openai_server: FakeOpenAI, sut: OpenAIModelTrainer
+) -> None:
+    job = await start(sut)
+    _, running = await refreshed(sut, job, 2)
+    remote = openai_server.jobs[job.provider_job_id or ""]
+    openai_server.auto_advance = False
+
+    so_far = await sut.loss_curve(running)
+
+    [first] = remote.checkpoints
+    assert so_far == (
+        LossPoint(
+            first["step_number"], first["metrics"]["train_loss"], first["metrics"]["valid_loss"]
+        ),
+    )
+    openai_server.advance(remote.id)
+    [done] = await refreshed(sut, running, 1)
+    assert done.status is JobStatus.SUCCEEDED
+    whole = await sut.loss_curve(done)
+    assert [point.step for point in whole] == [c["step_number"] for c in remote.checkpoints]
+    assert [point.train_loss for point in whole] == [
+        c["metrics"]["train_loss"] for c in remote.checkpoints
+    ]
+    assert isinstance(sut, LossCurveSource)
+
+
+async def test_a_job_openai_never_accepted_has_no_loss_curve(sut: OpenAIModelTrainer) -> None:
+    job = await start(sut)
+
+    assert await sut.loss_curve(dataclasses.replace(job, provider_job_id=None)) == ()
