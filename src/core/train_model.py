@@ -77,7 +77,8 @@ class TrainModel:
       user is told what to give.
     - ``positive`` labels plain documents positive/negative and marks chat examples wanted/unwanted.
     - Exact duplicates are removed. The dataset gets a content version and a deterministic
-      train/test split; the test part is held out from training and handed over as validation data.
+      train/test split; the test part is held out from training and handed over as validation data
+      — unless it would take every example (a single correction), when everything trains.
     - The validation report comes before anything starts: any bad line, too few examples for the
       trainer, or a classification set with one label stops here (``DatasetInvalid`` carrying the
       report), and nothing is uploaded, saved or recorded.

@@ -7,6 +7,7 @@ import pytest
 
 from trainerbot import Actor, AnswerRequest, CorrectionRequest
 from trainerbot.adapters.audio.recognition import SpeechRecognitionSpeechToText
+from trainerbot.adapters.learning import FewShotModelTrainer, LocalModelTrainer, TrainedChatModel
 from trainerbot.adapters.llama import LlamaCppChatModel, default_weights
 from trainerbot.adapters.memory import (
     InMemoryChatModel,
@@ -64,14 +65,18 @@ def test_filesystem_storage_lives_in_the_configured_workspace(tmp_path: Path) ->
 
 def test_without_openai_settings_the_embedded_model_answers() -> None:
     sut = create_container(Settings(storage="memory"))
-    chat = sut.chat_model()
+    chat = sut.base_chat_model()
     assert isinstance(chat, LlamaCppChatModel)
     assert chat.weights == default_weights()
+    # Trained fewshot and local models answer through the chat model, over that base model.
+    assert isinstance(sut.chat_model(), TrainedChatModel)
+    assert isinstance(sut.trainers()["fewshot"], FewShotModelTrainer)
+    assert isinstance(sut.trainers()["local"], LocalModelTrainer)
 
 
 def test_openai_chosen_but_not_configured_names_the_settings_to_set() -> None:
     sut = create_container(Settings(storage="memory", chat_backend="openai"))
-    chat = sut.chat_model()
+    chat = sut.base_chat_model()
     assert isinstance(chat, UnavailableChatModel)
     assert "TRAINERBOT_OPENAI_API_KEY" in chat.reason
     assert "TRAINERBOT_OPENAI_BASE_URL" in chat.reason
@@ -79,7 +84,7 @@ def test_openai_chosen_but_not_configured_names_the_settings_to_set() -> None:
 
 def test_a_base_url_alone_selects_the_openai_adapters() -> None:
     sut = create_container(Settings(storage="memory", openai_base_url="http://127.0.0.1:9/v1"))
-    assert isinstance(sut.chat_model(), OpenAIChatModel)
+    assert isinstance(sut.base_chat_model(), OpenAIChatModel)
     assert isinstance(sut.trainers()["openai"], OpenAIModelTrainer)
     assert isinstance(sut.embeddings(), OpenAIEmbeddings)
     # The adapters share one client, made without a key for a key-less local server.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -451,6 +452,28 @@ async def test_corrections_alone_become_the_dataset_with_their_preference_pairs(
     assert (example.completion, example.rejected) == ("right 1", "wrong 1")
     spec = model_trainer.started[0]
     assert len(spec.dataset.examples) + len(spec.validation.examples) == 20
+
+
+async def test_a_single_correction_the_split_would_hold_out_still_trains(
+    sut: TrainModel,
+    model_trainer: InMemoryModelTrainer,
+    corrections: InMemoryCorrectionStore,
+    trainer: Actor,
+) -> None:
+    # This question's hash puts it in the held-out share (next to one that trains, it is tested),
+    # which alone would leave nothing to train on.
+    held_out = replace(correction(1), prompt="Who painted the Mona Lisa?")
+    trains = replace(correction(2), prompt="What is the capital of Australia?")
+    pair = Dataset("c", Task.CHAT, (held_out.example(), trains.example()))
+    assert pair.split()[1].examples == (held_out.example(),)
+    await corrections.add(held_out)
+
+    result = await sut.execute(TrainRequest(actor=trainer, include_corrections=True))
+
+    [spec] = model_trainer.started
+    assert spec.dataset.examples == (held_out.example(),)
+    assert spec.validation is None
+    assert result.job.example_count == 1
 
 
 async def test_corrections_are_added_to_the_given_data(

@@ -1,0 +1,214 @@
+"""TrainedChatModel: answers with the models the fewshot and local trainers made, and passes every
+other model to the base chat model."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from trainerbot.core.entities import ChatMessage, Role
+from trainerbot.core.errors import EmptyMessage, ServiceError, TrainerbotError, UnknownModel
+from trainerbot.core.evaluation import normalize
+from trainerbot.ports import ChatModel, Embeddings
+
+from ._worker import Worker
+from .artifacts import ArtifactStore, is_trained_id, parse_model_id, unpack
+from .classifier import KIND as CLASSIFIER_KIND
+from .classifier import TextClassifier
+from .fewshot import KIND as FEWSHOT_KIND
+from .fewshot import Entry, FewShotIndex
+
+log = logging.getLogger(__name__)
+
+FEWSHOT_NOTE = (
+    "The conversation starts with questions this team asked before and the answers they want. "
+    "Answer a question like one of them the same way; otherwise answer as usual."
+)
+WITHHELD_REPLY = "I'm not sure about that one — please correct me with the right answer."
+
+Loaded = FewShotIndex | TextClassifier
+
+
+class TrainedChatModel(ChatModel):
+    """The chat model the bot answers with, in front of the base chat model.
+
+    Rules:
+    - A model id that is not ``fewshot:…`` or ``local:…`` goes to the base chat model unchanged:
+      same messages, same id, its answer and its errors as they are.
+    - A trained id must be well formed and have an artifact, else ``UnknownModel``. Artifacts are
+      loaded in a worker thread and kept, the ``cache_size`` most recently used; an artifact never
+      changes once written (its id is unique), so a cached model is never stale.
+    - The question is the conversation's last user message (system messages and history are the
+      base model's business); a conversation without one is ``EmptyMessage``.
+    - A classifier answers with the label it predicts for the question; the base model is not asked.
+    - A fewshot model first looks the question up: a taught question that matches (similarity at
+      least ``answer_threshold``, see ``matching``) is answered with its taught answer at once. Else
+      the base model answers, with the fewshot model's base model id, given: the conversation's
+      system messages plus a note, then up to ``k`` most similar taught examples as user/assistant
+      turns (most similar last, at most ``max_example_chars`` of them in all), then the
+      conversation. Retrieval uses the embeddings adapter when the index was built with embeddings
+      and one is configured (a failing embeddings service falls back to TF-IDF, logged).
+    - An answer marked "not this" (``wanted=False``) for the question is never returned: not as a
+      taught answer, and a base-model reply that repeats it is replaced by ``withheld_reply``.
+    - Every CPU step (loading, vectorising, predicting) runs in this adapter's worker threads; the
+      loaded models are read-only, so concurrent questions share them safely.
+    """
+
+    def __init__(
+        self,
+        base: ChatModel,
+        artifacts: ArtifactStore,
+        *,
+        embeddings: Embeddings | None = None,
+        k: int = 4,
+        answer_threshold: float = 1.0,
+        min_similarity: float = 0.05,
+        max_example_chars: int = 4_000,
+        cache_size: int = 8,
+        max_workers: int = 2,
+        withheld_reply: str = WITHHELD_REPLY,
+    ) -> None:
+        if not 0.0 < answer_threshold <= 1.0:
+            raise ValueError("answer_threshold must be in (0, 1]")
+        if k < 0 or cache_size < 1:
+            raise ValueError("k must be >= 0 and cache_size >= 1")
+        self._base = base
+        self._artifacts = artifacts
+        self._embeddings = embeddings
+        self._k = k
+        self._answer_threshold = answer_threshold
+        self._min_similarity = min_similarity
+        self._max_example_chars = max_example_chars
+        self._cache_size = cache_size
+        self._withheld_reply = withheld_reply
+        self._worker = Worker(max_workers, "trained-chat")
+        self._cache: OrderedDict[str, Loaded] = OrderedDict()
+        self._loading = asyncio.Lock()
+
+    async def complete(self, messages: Sequence[ChatMessage], *, model: str) -> str:
+        if not is_trained_id(model):
+            return await self._base.complete(messages, model=model)
+        parse_model_id(model)
+        loaded = await self._model(model)
+        question = last_user_text(messages)
+        if not question.strip():
+            raise EmptyMessage()
+        if isinstance(loaded, TextClassifier):
+            return await self._worker.run(loaded.predict, question)
+        return await self._answer(loaded, messages, question)
+
+    async def _answer(
+        self, index: FewShotIndex, messages: Sequence[ChatMessage], question: str
+    ) -> str:
+        lookup = await self._worker.run(index.lookup, question, self._answer_threshold)
+        if lookup.answer is not None:
+            return lookup.answer
+        query_vector = await self._query_vector(index, question)
+        nearest = await self._worker.run(
+            index.nearest,
+            question,
+            self._k,
+            min_similarity=self._min_similarity,
+            query_vector=query_vector,
+        )
+        prompt = few_shot_prompt(messages, nearest, max_chars=self._max_example_chars)
+        reply = await self._base.complete(prompt, model=index.base_model)
+        if lookup.banned and normalize(reply) in lookup.banned:
+            log.info("the base model repeated an answer marked unwanted; withheld")
+            return self._withheld_reply
+        return reply
+
+    async def _query_vector(self, index: FewShotIndex, question: str) -> list[float] | None:
+        if self._embeddings is None or index.vector_length is None:
+            return None
+        try:
+            vectors = await self._embeddings.embed([question])
+        except TrainerbotError as error:
+            log.warning("embedding the question failed, retrieving with TF-IDF: %s", error)
+            return None
+        return vectors[0] if vectors else None
+
+    # --- loading -----------------------------------------------------------------------------
+
+    async def _model(self, model_id: str) -> Loaded:
+        cached = self._cached(model_id)
+        if cached is not None:
+            return cached
+        # One load at a time: a burst of questions to a new model loads it once.
+        async with self._loading:
+            cached = self._cached(model_id)
+            if cached is not None:
+                return cached
+            loaded = await self._worker.run(self._load, model_id)
+            self._cache[model_id] = loaded
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+            return loaded
+
+    def _cached(self, model_id: str) -> Loaded | None:
+        loaded = self._cache.get(model_id)
+        if loaded is not None:
+            self._cache.move_to_end(model_id)
+        return loaded
+
+    def _load(self, model_id: str) -> Loaded:
+        """Runs in the worker: the artifact of ``model_id``, read and made ready to answer."""
+        data = self._artifacts.load(model_id)
+        if data is None:
+            raise UnknownModel(f"There is no trained model {model_id}; see !models.")
+        artifact = unpack(data, model_id)
+        if artifact.kind == FEWSHOT_KIND:
+            return FewShotIndex.from_artifact(artifact, model_id)
+        if artifact.kind == CLASSIFIER_KIND:
+            return TextClassifier.from_artifact(artifact, model_id)
+        raise ServiceError(f"The model {model_id} is of a kind I do not know; train it again.")
+
+    def close(self) -> None:
+        self._worker.close()
+
+
+def last_user_text(messages: Sequence[ChatMessage]) -> str:
+    """The last user turn of a conversation (the question), or ``""`` when there is none."""
+    for message in reversed(messages):
+        if message.role is Role.USER:
+            return message.content
+    return ""
+
+
+def few_shot_prompt(
+    messages: Sequence[ChatMessage],
+    nearest: Sequence[tuple[Entry, float]],
+    *,
+    max_chars: int,
+) -> list[ChatMessage]:
+    """The conversation with taught examples before it (``TrainedChatModel``'s rules).
+
+    ``nearest`` is most similar first; examples are kept in that order while their questions and
+    answers fit in ``max_chars`` together, then placed most similar last. With none kept, the
+    conversation is returned unchanged.
+    """
+    chosen: list[Entry] = []
+    used = 0
+    for entry, _ in nearest:
+        size = len(entry.question) + len(entry.answer)
+        if used + size > max_chars:
+            break
+        chosen.append(entry)
+        used += size
+    if not chosen:
+        return list(messages)
+    leading = 0
+    while leading < len(messages) and messages[leading].role is Role.SYSTEM:
+        leading += 1
+    system = "\n\n".join([*(m.content for m in messages[:leading]), FEWSHOT_NOTE])
+    turns = [
+        message
+        for entry in reversed(chosen)
+        for message in (
+            ChatMessage(Role.USER, entry.question),
+            ChatMessage(Role.ASSISTANT, entry.answer),
+        )
+    ]
+    return [ChatMessage(Role.SYSTEM, system), *turns, *messages[leading:]]
