@@ -72,6 +72,7 @@ from trainerbot.config import Settings
 from trainerbot.core.answer_message import AnswerMessage
 from trainerbot.core.archive_files import ArchiveFiles
 from trainerbot.core.cancel_job import CancelJob
+from trainerbot.core.export_data import ExportData
 from trainerbot.core.fix_failure import FixFailure, RecentTests
 from trainerbot.core.follow_job import FollowJob
 from trainerbot.core.get_file import GetFile
@@ -428,6 +429,14 @@ class Container(containers.DeclarativeContainer):
         SelectDataset, workspace=workspace, datasets=datasets, limits=limits
     )
     get_file = providers.Singleton(GetFile, workspace=workspace, limits=limits)
+    export_data = providers.Singleton(
+        ExportData,
+        datasets=datasets,
+        corrections=corrections,
+        feedback=feedback,
+        interactions=interactions,
+        workspace=workspace,
+    )
     show_instructions = providers.Singleton(
         ShowInstructions,
         workspace=workspace,
@@ -455,6 +464,7 @@ class Container(containers.DeclarativeContainer):
         record_correction=record_correction,
         record_feedback=record_feedback,
         archive_files=archive_files,
+        export_data=export_data,
         select_dataset=select_dataset,
         get_file=get_file,
         show_instructions=show_instructions,

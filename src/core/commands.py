@@ -102,7 +102,7 @@ COMMANDS: Mapping[str, CommandSpec] = {
         ),
         CommandSpec(
             "fix",
-            "Turn a failure of your last !test into a correction (its expected answer, or yours).",
+            "Turn a failure of your last !test into a correction.",
             (
                 _P("number", "the failure's number in the !test report", required=True),
                 _P("text", "the right answer (default: the expected one)", rest=True),
@@ -137,6 +137,12 @@ COMMANDS: Mapping[str, CommandSpec] = {
                     "positive", "label its documents positive (true) or negative (false)", Kind.BOOL
                 ),
             ),
+            trainer_only=True,
+        ),
+        CommandSpec(
+            "export",
+            "Export a dataset, or the corrections and 👎 answers, as JSON Lines.",
+            (_P("dataset", "a saved dataset's name (default: corrections and feedback)"),),
             trainer_only=True,
         ),
         CommandSpec(

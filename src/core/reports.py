@@ -8,6 +8,7 @@ from .commands import COMMANDS
 from .datasets import ValidationReport
 from .entities import Archive, FileContent, JobStatus, TrainingJob
 from .errors import DatasetInvalid
+from .export_data import ExportResult
 from .fix_failure import FixFailureResult
 from .limits import human_bytes
 from .list_models import ListModelsResult
@@ -124,6 +125,14 @@ def fix_result(result: FixFailureResult, *, prefix: str = "!") -> str:
 def _quoted(text: str, limit: int = 60) -> str:
     flat = " ".join(text.split())
     return f'"{flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"}"'
+
+
+def export(result: ExportResult) -> str:
+    lines = ["Exported into the workspace:"]
+    lines += [
+        f"  {item.file.path}: {plural(item.lines, 'line')} — {item.what}" for item in result.files
+    ]
+    return "\n".join(lines)
 
 
 def archive(archive: Archive) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .answer_message import AnswerMessage
 from .archive_files import ArchiveFiles
 from .cancel_job import CancelJob
+from .export_data import ExportData
 from .fix_failure import FixFailure
 from .follow_job import FollowJob
 from .get_file import GetFile
@@ -37,6 +38,7 @@ class UseCases:
     record_correction: RecordCorrection
     record_feedback: RecordFeedback
     archive_files: ArchiveFiles
+    export_data: ExportData
     select_dataset: SelectDataset
     get_file: GetFile
     show_instructions: ShowInstructions

@@ -30,3 +30,8 @@ class Workspace(Protocol):
     async def archive(self, folder: str) -> Archive:
         """Zip ``folder`` into ``archives/`` with a manifest (files, sizes, sha256)."""
         ...
+
+    async def export(self, name: str, data: bytes) -> FileContent:
+        """Write ``data`` as a new file in ``exports/``, named ``name`` (a plain file name the
+        program chose) plus a time stamp, so nothing is overwritten; written whole or not at all."""
+        ...

@@ -25,6 +25,7 @@ from trainerbot.core.cancel_job import CancelJobRequest
 from trainerbot.core.commands import COMMANDS, ParsedCommand, greeting, parse_command, split_command
 from trainerbot.core.entities import Actor, FileContent
 from trainerbot.core.errors import DatasetInvalid, TrainerbotError
+from trainerbot.core.export_data import ExportRequest
 from trainerbot.core.fix_failure import FixFailureRequest
 from trainerbot.core.get_file import GetFileRequest
 from trainerbot.core.list_jobs import ListJobsRequest
@@ -83,6 +84,7 @@ class Console:
             "correct": self._correct,
             "feedback": self._feedback,
             "archive": self._archive,
+            "export": self._export_data,
             "select_dataset": self._select_dataset,
             "getfile": self._getfile,
             "transcribe": self._transcribe,
@@ -252,6 +254,12 @@ class Console:
             ArchiveRequest(actor=self._actor, folder=command.text("folder") or "")
         )
         return fmt.archive(result.archive)
+
+    async def _export_data(self, command: ParsedCommand) -> str:
+        result = await self._uc.export_data.execute(
+            ExportRequest(actor=self._actor, dataset=command.text("dataset"))
+        )
+        return fmt.export(result)
 
     async def _select_dataset(self, command: ParsedCommand) -> str:
         result = await self._uc.select_dataset.execute(

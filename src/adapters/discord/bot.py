@@ -117,6 +117,7 @@ class TrainerBot(commands.Bot):
             FilesCog(
                 show_instructions=uc.show_instructions,
                 archive_files=uc.archive_files,
+                export_data=uc.export_data,
                 select_dataset=uc.select_dataset,
                 get_file=uc.get_file,
                 transcribe_voice=uc.transcribe_voice,

@@ -11,13 +11,14 @@ from discord.ext import commands
 from trainerbot.core import reports
 from trainerbot.core.archive_files import ArchiveFiles, ArchiveRequest
 from trainerbot.core.commands import greeting
+from trainerbot.core.export_data import ExportData, ExportRequest
 from trainerbot.core.get_file import GetFile, GetFileRequest
 from trainerbot.core.select_dataset import SelectDataset, SelectDatasetRequest
 from trainerbot.core.show_instructions import InstructionsRequest, ShowInstructions
 from trainerbot.core.transcribe_voice import TranscribeRequest, TranscribeVoice
 
 from .commands import spec_command
-from .messaging import actor_of, send_text
+from .messaging import actor_of, send_files, send_text
 
 Context = commands.Context[Any]
 
@@ -29,6 +30,7 @@ class FilesCog(commands.Cog, name="Files"):
     - ``!getfile``, ``!archive``, ``!select_dataset`` and ``!transcribe`` reach files inside the
       workspace only (the use cases and the workspace refuse any path that leaves it).
     - ``!getfile`` sends the file as an attachment, under Discord's upload limit.
+    - ``!export`` says what it wrote into ``exports/`` and attaches the files that fit.
     - ``!instruction`` is the workspace's instruction file (or the default shipped with the
       package), in as many messages as it takes.
     """
@@ -38,6 +40,7 @@ class FilesCog(commands.Cog, name="Files"):
         *,
         show_instructions: ShowInstructions,
         archive_files: ArchiveFiles,
+        export_data: ExportData,
         select_dataset: SelectDataset,
         get_file: GetFile,
         transcribe_voice: TranscribeVoice,
@@ -46,6 +49,7 @@ class FilesCog(commands.Cog, name="Files"):
     ) -> None:
         self._instructions = show_instructions
         self._archive = archive_files
+        self._export = export_data
         self._select = select_dataset
         self._get_file = get_file
         self._transcribe = transcribe_voice
@@ -85,6 +89,14 @@ class FilesCog(commands.Cog, name="Files"):
             f"{reports.archive(result.archive)}\n"
             f"{self._prefix}train with no data now trains on it.",
         )
+
+    @spec_command("export")
+    async def export(self, ctx: Context, dataset: str | None = None) -> None:
+        result = await self._export.execute(
+            ExportRequest(actor=actor_of(ctx.author, self._role), dataset=dataset)
+        )
+        await send_text(ctx, reports.export(result))
+        await send_files(ctx, [exported.file for exported in result.files])
 
     @spec_command("getfile")
     async def getfile(self, ctx: Context, path: str) -> None:

@@ -4,12 +4,15 @@ long text goes back as messages."""
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from typing import Any
 
 import discord
+from discord.ext import commands
+from discord.utils import DEFAULT_FILE_SIZE_LIMIT_BYTES
 
 from trainerbot.core.dataset_sources import Upload
-from trainerbot.core.entities import Actor, AudioClip
+from trainerbot.core.entities import Actor, AudioClip, FileContent
 from trainerbot.core.errors import AudioTooLarge, FileTooLarge
 from trainerbot.core.limits import human_bytes
 
@@ -93,3 +96,29 @@ async def send_text(
     options.pop("mention_author", None)
     sent += [await destination.send(chunk, **options) for chunk in chunks[1:]]
     return sent
+
+
+async def send_files(ctx: commands.Context[Any], files: Sequence[FileContent]) -> None:
+    """``files`` attached to one message, as many as fit under the upload limit (the server's,
+    or Discord's default in direct messages); the message names any left out."""
+    limit = ctx.guild.filesize_limit if ctx.guild is not None else DEFAULT_FILE_SIZE_LIMIT_BYTES
+    attached: list[discord.File] = []
+    names: list[str] = []
+    left_out: list[str] = []
+    room = limit
+    for file in files:
+        if len(file.data) > room:
+            left_out.append(f"{file.filename} ({human_bytes(len(file.data))})")
+            continue
+        room -= len(file.data)
+        attached.append(discord.File(io.BytesIO(file.data), filename=file.filename))
+        names.append(file.filename)
+    lines = [f"📎 {', '.join(names)}"] if names else []
+    if left_out:
+        lines.append(
+            f"Over the upload limit of {human_bytes(limit)}, not attached: {', '.join(left_out)}."
+        )
+    if lines:
+        await ctx.send(
+            "\n".join(lines), files=attached, allowed_mentions=discord.AllowedMentions.none()
+        )

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import discord
 from discord.ext import commands
-from discord.utils import DEFAULT_FILE_SIZE_LIMIT_BYTES
 
 from trainerbot.core import reports
 from trainerbot.core.cancel_job import CancelJob, CancelJobRequest
-from trainerbot.core.entities import FileContent
 from trainerbot.core.fix_failure import FixFailure, FixFailureRequest
-from trainerbot.core.limits import human_bytes
 from trainerbot.core.list_jobs import ListJobs, ListJobsRequest
 from trainerbot.core.list_models import ListModels, ListModelsRequest
 from trainerbot.core.refresh_job import RefreshJob, RefreshJobRequest
@@ -25,7 +21,7 @@ from trainerbot.core.use_model import UseModel, UseModelRequest
 
 from .commands import spec_command
 from .jobs import JobFollower, Origin
-from .messaging import actor_of, read_upload, send_text
+from .messaging import actor_of, read_upload, send_files, send_text
 
 Context = commands.Context[Any]
 T = TypeVar("T")
@@ -134,7 +130,7 @@ class TrainingCog(commands.Cog, name="Training"):
         status = await ctx.send("⏳ Testing…")
         result = await _settle(status, "Testing", self._test.execute(request))
         await send_text(ctx, reports.test_result(result, prefix=self._prefix))
-        await _send_files(ctx, result.files)
+        await send_files(ctx, result.files)
 
     @spec_command("fix")
     async def fix(self, ctx: Context, number: str, text: str | None = None) -> None:
@@ -177,32 +173,6 @@ class TrainingCog(commands.Cog, name="Training"):
             UseModelRequest(actor=actor_of(ctx.author, self._role), model=model)
         )
         await send_text(ctx, f"Now answering with {result.model} (was {result.previous}).")
-
-
-async def _send_files(ctx: Context, files: Sequence[FileContent]) -> None:
-    """``files`` attached to one message, as many as fit under the upload limit (the server's,
-    or Discord's default in direct messages); the message names any left out."""
-    limit = ctx.guild.filesize_limit if ctx.guild is not None else DEFAULT_FILE_SIZE_LIMIT_BYTES
-    attached: list[discord.File] = []
-    names: list[str] = []
-    left_out: list[str] = []
-    room = limit
-    for file in files:
-        if len(file.data) > room:
-            left_out.append(f"{file.filename} ({human_bytes(len(file.data))})")
-            continue
-        room -= len(file.data)
-        attached.append(discord.File(io.BytesIO(file.data), filename=file.filename))
-        names.append(file.filename)
-    lines = [f"📎 {', '.join(names)}"] if names else []
-    if left_out:
-        lines.append(
-            f"Over the upload limit of {human_bytes(limit)}, not attached: {', '.join(left_out)}."
-        )
-    if lines:
-        await ctx.send(
-            "\n".join(lines), files=attached, allowed_mentions=discord.AllowedMentions.none()
-        )
 
 
 async def _settle(status: discord.Message, task: str, work: Awaitable[T]) -> T:

@@ -27,6 +27,7 @@ class InMemoryWorkspace(Workspace):
     def __init__(self, files: dict[str, bytes] | None = None) -> None:
         self.files: dict[str, bytes] = dict(files or {})
         self.archives: list[Archive] = []
+        self.exported: list[FileContent] = []
 
     def _is_folder(self, path: str) -> bool:
         return path == "" or any(name.startswith(f"{path}/") for name in self.files)
@@ -60,6 +61,13 @@ class InMemoryWorkspace(Workspace):
     async def exists(self, path: str) -> bool:
         path = parse_user_path(path, allow_root=True)
         return path in self.files or self._is_folder(path)
+
+    async def export(self, name: str, data: bytes) -> FileContent:
+        stem, dot, suffix = name.rpartition(".")
+        path = f"exports/{stem or name}-{len(self.exported) + 1}{dot}{suffix if stem else ''}"
+        self.exported.append(FileContent(path=path, data=data))
+        self.files[path] = data
+        return self.exported[-1]
 
     async def archive(self, folder: str) -> Archive:
         files = await self.list_files(parse_user_path(folder))

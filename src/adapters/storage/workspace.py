@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 FOLDERS = ("datasets", "archives", "exports", "records")
 ARCHIVES = "archives"
+EXPORTS = "exports"
 MANIFEST = "manifest.json"
 
 _CHUNK = 1024 * 1024
@@ -137,6 +138,9 @@ class FilesystemWorkspace(Workspace):
 
     async def archive(self, folder: str) -> Archive:
         return await asyncio.to_thread(self._archive, folder)
+
+    async def export(self, name: str, data: bytes) -> FileContent:
+        return await asyncio.to_thread(self._export, name, data)
 
     # --- blocking implementations ----------------------------------------------------------
 
@@ -248,6 +252,35 @@ class FilesystemWorkspace(Workspace):
             # Gone after a successful replace; left over only if something failed.
             temp.unlink(missing_ok=True)
         return Archive(path=f"{ARCHIVES}/{name}", source=where.rel, files=entries)
+
+    def _export(self, name: str, data: bytes) -> FileContent:
+        exports = self._root / EXPORTS
+        exports.mkdir(exist_ok=True)
+        if not self._inside(exports.resolve()):
+            raise WorkspaceError("The exports folder leads outside the workspace.")
+        final = exports / _export_name(name, datetime.now(UTC))
+        temp = temp_name(final)
+        try:
+            with _translate_os_errors(f"{EXPORTS}/{final.name}"):
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temp, final)
+                fsync_dir(exports)
+        finally:
+            temp.unlink(missing_ok=True)
+        return FileContent(path=f"{EXPORTS}/{final.name}", data=data)
+
+
+def _export_name(name: str, when: datetime) -> str:
+    """``corrections.jsonl`` → ``corrections-20261123-101500-a1b2c3.jsonl``."""
+    if not name or "/" in name or "\\" in name or name.startswith(".") or "\x00" in name:
+        raise InvalidPath(f"Not a plain file name: {name!r}")
+    stem, dot, suffix = name.rpartition(".")
+    stem, suffix = (stem, f".{suffix}") if dot and stem else (name, "")
+    return f"{_safe_stem(stem)}-{when:%Y%m%d-%H%M%S}-{os.urandom(3).hex()}{suffix[:16]}"
 
 
 def _write_zip(

@@ -540,6 +540,7 @@ def bare_command_replies(server: Server, name: str) -> list[str]:
             "Give test data: inline JSON, an attachment, or dataset=<name> (one of them).",
         ],
         "jobs": ["No training jobs yet. Start one with !train."],
+        "export": ["No corrections and no 👎 answers are recorded yet: nothing to export."],
         "models": [f" → {settings_default_model(server)}  default"],
     }[name]
 
@@ -616,3 +617,28 @@ async def test_a_slow_train_does_not_hold_up_other_commands(
     stored = await job_store(server).get(job.id)
     assert stored is not None
     assert stored.status is JobStatus.SUCCEEDED
+
+
+async def test_export_writes_the_corrections_and_attaches_them(server: Server) -> None:
+    await dpytest.message("What is the capital of France?", member=server.member)
+    answer = dpytest.get_message()
+    await say(server, f"!correct {answer.id} Paris, on the Seine", by=server.member)
+
+    report, attached = await send(server, "!export")
+
+    exported = workspace(server).exported
+    assert [file.path for file in exported] == [
+        "exports/corrections-1.jsonl",
+        "exports/corrections-preference-2.jsonl",
+    ]
+    assert report.content.splitlines()[1] == (
+        "  exports/corrections-1.jsonl: 1 line — corrections as chat examples (OpenAI chat format)"
+    )
+    assert [file.filename for file in attached.attachments] == [
+        "corrections-1.jsonl",
+        "corrections-preference-2.jsonl",
+    ]
+    assert json.loads(exported[0].data)["messages"][-1] == {
+        "role": "assistant",
+        "content": "Paris, on the Seine",
+    }
