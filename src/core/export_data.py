@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from trainerbot.ports import (
@@ -192,7 +192,7 @@ class ExportData:
 
 
 def _without_rejected(example: Example) -> Example:
-    return Example(example.prompt, example.completion, wanted=example.wanted, origin=example.origin)
+    return replace(example, rejected=None)
 
 
 def _dataset_lines(dataset: Dataset) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from records_support import correction
 
 from trainerbot.adapters.memory import (
     InMemoryCorrectionStore,
@@ -17,14 +18,11 @@ from trainerbot.adapters.memory import (
 from trainerbot.core.datasets import build_dataset, parse_text
 from trainerbot.core.entities import (
     Actor,
-    ChatMessage,
-    Correction,
     Dataset,
     Example,
     Feedback,
     Interaction,
     Rating,
-    Role,
     Task,
 )
 from trainerbot.core.errors import EmptyDataset, PermissionDenied, UnknownDataset
@@ -50,20 +48,6 @@ def sut(
 
 def lines(data: bytes) -> list[dict[str, Any]]:
     return [json.loads(line) for line in data.decode().splitlines()]
-
-
-def correction(number: int) -> Correction:
-    return Correction(
-        id=f"cor-{number}",
-        interaction_id=f"int-{number}",
-        message_id=f"m-{number}",
-        author_id="u-member",
-        prompt=f"question {number}",
-        wrong_answer=f"wrong {number}",
-        corrected=f"right {number}",
-        model="base",
-        history=(ChatMessage(Role.USER, "hi"), ChatMessage(Role.ASSISTANT, "hello")),
-    )
 
 
 def answered(number: int) -> Interaction:

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 
 import pytest
+from records_support import correction
 
 from trainerbot.adapters.memory import (
     InMemoryCorrectionStore,
@@ -22,7 +23,6 @@ from trainerbot.core.entities import (
     POSITIVE,
     Actor,
     ChatMessage,
-    Correction,
     Dataset,
     Example,
     JobStatus,
@@ -144,20 +144,6 @@ def nothing_recorded(
         assert models.registered == []
 
     return check
-
-
-def correction(number: int) -> Correction:
-    return Correction(
-        id=f"cor-{number}",
-        interaction_id=f"int-{number}",
-        message_id=f"m-{number}",
-        author_id="u-member",
-        prompt=f"question {number}",
-        wrong_answer=f"wrong {number}",
-        corrected=f"right {number}",
-        model="default-model",
-        history=(ChatMessage(Role.USER, "hi"), ChatMessage(Role.ASSISTANT, "hello")),
-    )
 
 
 # --- a job is started and recorded -----------------------------------------------------------

@@ -6,7 +6,10 @@ module name every test folder has.)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import discord
@@ -82,3 +85,11 @@ def drain() -> list[discord.Message]:
 async def say(server: Server, content: str, *, by: discord.Member | None = None) -> list[str]:
     """Like ``send``, the replies' text."""
     return [message.content for message in await send(server, content, by=by)]
+
+
+async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait for ``condition`` without blocking the loop; fail after ``within`` seconds."""
+    deadline = time.perf_counter() + within
+    while not condition():
+        assert time.perf_counter() < deadline, "timed out"
+        await asyncio.sleep(0.01)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 import discord
@@ -14,7 +13,7 @@ import discord.ext.test as dpytest
 import pytest
 from dependency_injector import providers
 from discord.ext import commands
-from discord_support import Server, close
+from discord_support import Server, close, until
 
 from trainerbot.adapters.discord.jobs import Origin
 from trainerbot.adapters.memory import InMemoryModelTrainer
@@ -37,13 +36,6 @@ def container(container: Container, trainer: InMemoryModelTrainer) -> Container:
         providers.Singleton(FollowJob, refresh_job=container.refresh_job, poll_seconds=POLL_SECONDS)
     )
     return container
-
-
-async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
-    deadline = time.perf_counter() + within
-    while not condition():
-        assert time.perf_counter() < deadline, "timed out"
-        await asyncio.sleep(POLL_SECONDS)
 
 
 async def start_training(server: Server) -> tuple[discord.Message, str]:

@@ -8,14 +8,12 @@ that discord.py would send.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 import discord
 import discord.ext.test as dpytest
 import imageio_ffmpeg
 import pytest
-from discord_support import ANSWER, Server, say
+from discord_support import ANSWER, Server, say, until
 from voice_support import PACKET_SECONDS, Playback, RecordingVoiceClient
 
 from trainerbot.adapters.audio.espeak import EspeakTextToSpeech
@@ -56,13 +54,6 @@ def enter(server: Server, member: discord.Member, channel: discord.VoiceChannel 
             "request_to_speak_timestamp": None,
         }
     )
-
-
-async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.perf_counter() + within
-    while not condition():
-        assert time.perf_counter() < deadline, "timed out"
-        await asyncio.sleep(0.01)
 
 
 def voice_client(server: Server) -> RecordingVoiceClient | None:
