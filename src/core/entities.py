@@ -96,6 +96,8 @@ class Task(StrEnum):
 
 
 POSITIVE = "positive"
+# The canonical JSON an example's key hashes (what json.dumps(..., sort_keys=True) writes).
+_KEY_ENCODER = json.JSONEncoder(sort_keys=True)
 NEGATIVE = "negative"
 
 
@@ -135,7 +137,8 @@ class Example:
             "rejected": self.rejected,
             "wanted": self.wanted,
         }
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        # One encoder for every key: json.dumps would build one a call (a third of the time).
+        return hashlib.sha256(_KEY_ENCODER.encode(payload).encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

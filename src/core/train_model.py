@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from trainerbot.ports import (
     JobStore,
     ModelRegistry,
     ModelTrainer,
+    TokenCounter,
     Workspace,
 )
 
@@ -38,6 +40,7 @@ from .errors import (
 from .jobs import register_model
 from .limits import DEFAULT_LIMITS, Limits
 from .paths import parse_user_path
+from .tokens import TokenCheck
 
 
 @dataclass(frozen=True)
@@ -80,12 +83,16 @@ class TrainModel:
       train/test split; the test part is held out from training and handed over as validation data
       — unless it would take every example (a single correction), when everything trains.
     - The validation report comes before anything starts: any bad line, too few examples for the
-      trainer, or a classification set with one label stops here (``DatasetInvalid`` carrying the
+      trainer, an example longer than the trainer's token limit (counted with ``tokens``, which also
+      gives token statistics and, for a trainer that bills by the token, the estimated epochs and
+      billed tokens), or a classification set with one label stops here (``DatasetInvalid`` carrying the
       report), and nothing is uploaded, saved or recorded.
     - A valid dataset is saved and its job recorded *before* the trainer starts, so a crash part-way
       leaves a job to resume; a trainer that refuses (permission denied, an outage) leaves the job
       recorded as failed with the reason, and the reason reaches the user. A job that finished at
       once (an immediate trainer) registers its model for ``!use``.
+    - Parsing, checking and counting run in a worker thread: a large attachment never holds up the
+      event loop.
     """
 
     def __init__(
@@ -99,8 +106,10 @@ class TrainModel:
         models: ModelRegistry,
         workspace: Workspace,
         limits: Limits = DEFAULT_LIMITS,
+        tokens: TokenCounter | None = None,
     ) -> None:
         self._trainers = trainers
+        self._tokens = tokens
         self._default_trainer = default_trainer
         self._datasets = datasets
         self._corrections = corrections
@@ -113,7 +122,17 @@ class TrainModel:
         require_trainer(request.actor)
         trainer = self._trainer(request.method)
         dataset, parsed, duplicates = await self._dataset(request)
-        report = validate(dataset, parsed, duplicates=duplicates, min_examples=trainer.min_examples)
+        check = None
+        if self._tokens is not None:
+            check = TokenCheck(self._tokens, trainer.max_example_tokens, trainer.bills_by_token)
+        report = await asyncio.to_thread(
+            validate,
+            dataset,
+            parsed,
+            duplicates=duplicates,
+            min_examples=trainer.min_examples,
+            tokens=check,
+        )
         if not report.is_valid:
             raise DatasetInvalid(report.summary(), report=report)
 
@@ -168,18 +187,15 @@ class TrainModel:
         if request.data is not None:
             if not request.data.strip():
                 raise InvalidArgument("The inline data is empty.")
-            parsed = parse_text(request.data, positive=request.positive)
+            parsed = await asyncio.to_thread(parse_text, request.data, positive=request.positive)
             name = name or "inline"
         elif request.attachment is not None:
             check_upload(request.attachment, self._limits)
-            text = decode(request.attachment.data, request.attachment.filename)
-            parsed = parse_text(
-                text, filename=request.attachment.filename, positive=request.positive
-            )
+            parsed = await asyncio.to_thread(_parse_upload, request.attachment, request.positive)
             name = name or dataset_name(request.attachment.filename)
         elif request.data_dir is not None:
             files = await read_folder(self._workspace, request.data_dir, self._limits)
-            parsed = parse_files(files, positive=request.positive)
+            parsed = await asyncio.to_thread(parse_files, files, positive=request.positive)
             name = name or dataset_name(parse_user_path(request.data_dir))
         elif not request.include_corrections:
             return await self._selected()
@@ -198,8 +214,8 @@ class TrainModel:
                     examples=(*parsed.examples, *examples), problems=problems, task=parsed.task
                 )
         assert parsed is not None
-        dataset, duplicates = build_dataset(
-            dataset_name(name or "dataset"), parsed, source=name or ""
+        dataset, duplicates = await asyncio.to_thread(
+            build_dataset, dataset_name(name or "dataset"), parsed, source=name or ""
         )
         return dataset, parsed, duplicates
 
@@ -215,3 +231,9 @@ class TrainModel:
             raise UnknownDataset(f"The selected dataset {selected} is gone; select one again.")
         parsed = ParseResult(examples=dataset.examples, problems=(), task=dataset.task)
         return dataset, parsed, 0
+
+
+def _parse_upload(upload: Upload, positive: bool | None) -> ParseResult:
+    return parse_text(
+        decode(upload.data, upload.filename), filename=upload.filename, positive=positive
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 
@@ -10,9 +10,10 @@ from typing import Protocol, runtime_checkable
 class TokenCounter(Protocol):
     """Counts tokens the way one tokenizer (an encoding such as ``cl100k_base``) splits text.
 
-    ``name`` names the encoding, for reports ("tokens counted with cl100k_base"). ``count_many``
-    gives one count per text, in order; it is what validation calls, with thousands of texts at a
-    time, so an implementation can spread them over threads. Special-token markers in a text
+    ``name`` names the encoding, for reports. ``count_many`` gives one count per text, in order.
+    ``count_batches`` does the same for a stream of batches, yielding each batch's counts in
+    order; it may read the next batch (which the caller is still producing) while counting one
+    elsewhere — the default counts each batch in turn. Special-token markers in a text
     (``<|endoftext|>``) are counted as the plain text they are, never refused.
 
     Synchronous on purpose: counting is CPU work with no I/O once the encoding is loaded. Callers
@@ -26,3 +27,7 @@ class TokenCounter(Protocol):
     def count(self, text: str) -> int: ...
 
     def count_many(self, texts: Sequence[str]) -> list[int]: ...
+
+    def count_batches(self, batches: Iterable[Sequence[str]]) -> Iterator[list[int]]:
+        for texts in batches:
+            yield self.count_many(texts)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from trainerbot.core.entities import ChatMessage, Correction, Role
+from trainerbot.core.datasets import ValidationReport
+from trainerbot.core.entities import NEGATIVE, POSITIVE, ChatMessage, Correction, Role, Task
 
 
 def correction(number: int) -> Correction:
@@ -18,3 +19,19 @@ def correction(number: int) -> Correction:
         model="default-model",
         history=(ChatMessage(Role.USER, "hi"), ChatMessage(Role.ASSISTANT, "hello")),
     )
+
+
+# A valid report with nothing to note: tests replace() what they are about.
+CLEAN_REPORT = ValidationReport(
+    dataset_name="reviews",
+    dataset_version="1a2b3c4d5e6f",
+    task=Task.CLASSIFICATION,
+    example_count=42,
+    train_count=34,
+    test_count=8,
+    labels=(NEGATIVE, POSITIVE),
+    problems=(),
+    duplicates=0,
+    leaked=0,
+    min_examples=10,
+)

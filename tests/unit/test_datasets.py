@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from records_support import CLEAN_REPORT
 
 from trainerbot.core.datasets import (
     MIXED_KINDS,
@@ -908,21 +909,6 @@ def test_leakage_is_reported_in_details() -> None:
     )
 
 
-CLEAN_REPORT = ValidationReport(
-    dataset_name="reviews",
-    dataset_version="1a2b3c4d5e6f",
-    task=Task.CLASSIFICATION,
-    example_count=42,
-    train_count=34,
-    test_count=8,
-    labels=(NEGATIVE, POSITIVE),
-    problems=(),
-    duplicates=0,
-    leaked=0,
-    min_examples=10,
-)
-
-
 def report(**changes: Any) -> ValidationReport:
     return replace(CLEAN_REPORT, **changes)
 
@@ -1037,3 +1023,35 @@ def test_details_list_problems_then_notes() -> None:
 
 def test_details_of_a_clean_report_are_empty() -> None:
     assert report().details() == []
+
+
+# --- every format parses -------------------------------------------------------------------
+
+EVERY_FORMAT = [
+    ("chat.jsonl", chat_line(SYSTEM, USER, ASSISTANT), Task.CHAT),
+    ("preference.jsonl", preference_line(), Task.CHAT),
+    ("pairs.jsonl", line({"prompt": "Hi", "completion": "Hello!"}), Task.CHAT),
+    ("io.jsonl", line({"input": "Hi", "output": "Hello!"}), Task.CHAT),
+    ("qa.jsonl", line({"question": "Hi", "answer": "Hello!"}), Task.CHAT),
+    ("labels.jsonl", line({"text": "great", "label": "positive"}), Task.CLASSIFICATION),
+    ("array.json", json.dumps([{"prompt": "Hi", "completion": "Hello!"}]), Task.CHAT),
+    ("one.json", json.dumps({"messages": [USER, ASSISTANT]}, indent=2), Task.CHAT),
+    ("answers.json", json.dumps({"Hi": "Hello!"}), Task.CHAT),
+    ("pairs.csv", "prompt,completion\nHi,Hello!\n", Task.CHAT),
+    ("labels.csv", "Text,Label\ngreat,positive\n", Task.CLASSIFICATION),
+    ("notes.txt", "great film\n", Task.CLASSIFICATION),
+    ("notes.md", "# great film\n", Task.CLASSIFICATION),
+    ("message.txt", chat_line(USER, ASSISTANT), Task.CHAT),
+    (None, chat_line(USER, ASSISTANT), Task.CHAT),
+    (None, "prompt,completion\nHi,Hello!\n", Task.CHAT),
+    (None, "[" + line({"text": "great", "label": "positive"}) + "]", Task.CLASSIFICATION),
+]
+
+
+@pytest.mark.parametrize(("filename", "text", "task"), EVERY_FORMAT)
+def test_every_format_parses_into_one_example(filename: str | None, text: str, task: Task) -> None:
+    sut = parse_text(text, filename=filename, positive=True)
+
+    assert sut.problems == ()
+    assert len(sut.examples) == 1
+    assert sut.task is task

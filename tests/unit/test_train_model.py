@@ -16,6 +16,7 @@ from trainerbot.adapters.memory import (
     InMemoryModelTrainer,
     InMemoryWorkspace,
 )
+from trainerbot.adapters.tokens import TiktokenTokenCounter
 from trainerbot.core.dataset_sources import Upload
 from trainerbot.core.datasets import ValidationReport
 from trainerbot.core.entities import (
@@ -878,3 +879,97 @@ async def test_a_folder_with_a_bad_file_is_refused_with_the_file_named(
     problems = caught.value.report.problems
     assert [(p.source, p.line) for p in problems] == [("bad.jsonl", 1)]
     nothing_recorded()
+
+
+# --- tokens: the trainer's limit and bill ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def counter() -> TiktokenTokenCounter:
+    return TiktokenTokenCounter()
+
+
+def counted_sut(
+    trainer: InMemoryModelTrainer,
+    counter: TiktokenTokenCounter,
+    workspace: InMemoryWorkspace,
+    jobs: InMemoryJobStore,
+    datasets: InMemoryDatasetStore,
+) -> TrainModel:
+    return TrainModel(
+        trainers={trainer.name: trainer},
+        default_trainer=trainer.name,
+        datasets=datasets,
+        corrections=InMemoryCorrectionStore(),
+        jobs=jobs,
+        models=InMemoryModelRegistry(),
+        workspace=workspace,
+        tokens=counter,
+    )
+
+
+async def test_an_example_over_the_trainers_token_limit_stops_training_naming_its_line(
+    counter: TiktokenTokenCounter,
+    workspace: InMemoryWorkspace,
+    jobs: InMemoryJobStore,
+    datasets: InMemoryDatasetStore,
+    trainer: Actor,
+    nothing_recorded,
+) -> None:
+    limited = InMemoryModelTrainer("limited", max_example_tokens=50)
+    sut = counted_sut(limited, counter, workspace, jobs, datasets)
+    long_line = json.dumps({"prompt": " ".join(["word"] * 60), "completion": "ok"})
+    data = "\n".join([chat_line(1), long_line, chat_line(3)])
+
+    with pytest.raises(DatasetInvalid) as raised:
+        await sut.execute(TrainRequest(actor=trainer, data=data))
+
+    report = raised.value.report
+    assert report is not None
+    # The cookbook's count: 3 to prime the reply, and per message 3 + its role (1) + its content
+    # (60 words: 60 tokens; "ok": 1).
+    assert [(p.line, p.message) for p in report.problems] == [
+        (2, "72 tokens, over the 50-token limit")
+    ]
+    assert limited.started == []
+    nothing_recorded()
+
+
+async def test_a_trainer_that_bills_by_the_token_gets_a_cost_estimate(
+    counter: TiktokenTokenCounter,
+    workspace: InMemoryWorkspace,
+    jobs: InMemoryJobStore,
+    datasets: InMemoryDatasetStore,
+    trainer: Actor,
+) -> None:
+    billed = InMemoryModelTrainer("billed", bills_by_token=True, max_example_tokens=65_536)
+    sut = counted_sut(billed, counter, workspace, jobs, datasets)
+
+    result = await sut.execute(TrainRequest(actor=trainer, data=chat_jsonl(20)))
+
+    report = result.report
+    assert report.tokens is not None
+    assert report.tokens.encoding == "cl100k_base"
+    assert report.tokens.examples == 20
+    assert report.billing is not None
+    # 100 examples seen at least: ceil(100 / trained) epochs over the training part's tokens.
+    assert report.billing.epochs == -(-100 // report.train_count)
+    assert 0 < report.billing.training_tokens < report.tokens.total
+    assert "billed tokens" in "\n".join(report.details())
+
+
+async def test_a_trainer_that_does_not_bill_gets_token_statistics_only(
+    counter: TiktokenTokenCounter,
+    workspace: InMemoryWorkspace,
+    jobs: InMemoryJobStore,
+    datasets: InMemoryDatasetStore,
+    trainer: Actor,
+) -> None:
+    free = InMemoryModelTrainer("free")
+    sut = counted_sut(free, counter, workspace, jobs, datasets)
+
+    result = await sut.execute(TrainRequest(actor=trainer, data=chat_jsonl(20)))
+
+    assert result.report.tokens is not None
+    assert result.report.tokens.total > 0
+    assert result.report.billing is None

@@ -21,8 +21,12 @@ class InMemoryModelTrainer(ModelTrainer):
         min_examples: int = 1,
         immediate: bool = False,
         fail_with: TrainerbotError | None = None,
+        max_example_tokens: int | None = None,
+        bills_by_token: bool = False,
     ) -> None:
         self._name = name
+        self._max_example_tokens = max_example_tokens
+        self._bills_by_token = bills_by_token
         self._min_examples = min_examples
         self.immediate = immediate
         self.fail_with = fail_with
@@ -37,6 +41,14 @@ class InMemoryModelTrainer(ModelTrainer):
     @property
     def min_examples(self) -> int:
         return self._min_examples
+
+    @property
+    def max_example_tokens(self) -> int | None:
+        return self._max_example_tokens
+
+    @property
+    def bills_by_token(self) -> bool:
+        return self._bills_by_token
 
     def model_for(self, job: TrainingJob) -> str:
         return f"{self._name}:{job.id}"

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 FineTuningMethod = Literal["supervised", "dpo"]
 
 MIN_EXAMPLES = 10  # OpenAI refuses training files with fewer
+# The longest training example OpenAI's fine-tunable chat models take (gpt-4o-mini, gpt-4.1-mini:
+# 65,536 tokens); longer ones are refused when the file is processed.
+DEFAULT_MAX_EXAMPLE_TOKENS = 65_536
 EVENTS_KEPT = 5
 LOSS_POINTS_KEPT = 10_000  # a loss curve's points at most (a results file has one a step)
 
@@ -145,8 +148,10 @@ class OpenAIModelTrainer(ModelTrainer):
         service: str,
         poll_interval: float = 2.0,
         file_timeout: float = 300.0,
+        max_example_tokens: int | None = DEFAULT_MAX_EXAMPLE_TOKENS,
     ) -> None:
         self._client = client
+        self._max_example_tokens = max_example_tokens
         self._base_model = base_model
         self._service = service
         self._poll_interval = poll_interval
@@ -159,6 +164,14 @@ class OpenAIModelTrainer(ModelTrainer):
     @property
     def min_examples(self) -> int:
         return MIN_EXAMPLES
+
+    @property
+    def max_example_tokens(self) -> int | None:
+        return self._max_example_tokens
+
+    @property
+    def bills_by_token(self) -> bool:
+        return True
 
     # --- starting ---------------------------------------------------------------------------
 
