@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     max_audio_seconds: float = Field(default=300.0, gt=0)
     max_spoken_chars: int = Field(default=1_500, gt=0)
     max_test_examples: int = Field(default=500, gt=0)
+    # Each member may be answered `burst` times at once, then `per_minute` times a minute (0: off).
+    rate_limit_per_minute: float = Field(default=20.0, ge=0)
+    rate_limit_burst: int = Field(default=5, ge=1)
 
     @field_validator("log_level")
     @classmethod

@@ -80,6 +80,7 @@ from trainerbot.core.get_file import GetFile
 from trainerbot.core.link_reply import LinkReply
 from trainerbot.core.list_jobs import ListJobs
 from trainerbot.core.list_models import ListModels
+from trainerbot.core.rate_limit import RateLimit
 from trainerbot.core.record_correction import RecordCorrection
 from trainerbot.core.record_feedback import RecordFeedback
 from trainerbot.core.refresh_job import RefreshJob
@@ -372,6 +373,12 @@ class Container(containers.DeclarativeContainer):
     )
 
     # --- use cases ---------------------------------------------------------------------------
+    # One limit per member, shared by text and voice messages.
+    rate_limit = providers.Singleton(
+        RateLimit,
+        per_minute=settings.provided.rate_limit_per_minute,
+        burst=settings.provided.rate_limit_burst,
+    )
     answer_message = providers.Singleton(
         AnswerMessage,
         chat_model=chat_model,
@@ -380,6 +387,7 @@ class Container(containers.DeclarativeContainer):
         default_model=default_model,
         system_prompt=settings.provided.system_prompt,
         limits=limits,
+        rate_limit=rate_limit,
     )
     link_reply = providers.Singleton(LinkReply, interactions=interactions)
     transcribe_voice = providers.Singleton(
@@ -389,6 +397,7 @@ class Container(containers.DeclarativeContainer):
         workspace=workspace,
         language=settings.provided.language,
         limits=limits,
+        rate_limit=rate_limit,
     )
     speak_reply = providers.Singleton(
         SpeakReply,

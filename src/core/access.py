@@ -7,6 +7,8 @@ from .errors import PermissionDenied
 
 # The bot itself, acting on its own behalf: following the jobs it was running before a restart.
 BOT = Actor(id="trainerbot", name="trainerbot", can_train=True)
+# The machine's owner, at the console: a trainer.
+OWNER = Actor(id="console", name="console user", can_train=True)
 
 
 def require_trainer(actor: Actor) -> None:

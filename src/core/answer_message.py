@@ -9,6 +9,7 @@ from trainerbot.ports import ChatModel, InteractionLog, ModelRegistry
 from .entities import Actor, ChatMessage, Interaction, Role, Source, new_id
 from .errors import EmptyMessage, MessageTooLong, ServiceError
 from .limits import DEFAULT_LIMITS, Limits
+from .rate_limit import RateLimit
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class AnswerMessage:
     """Answer a user's message.
 
     Rules:
+    - The author's rate limit comes first (``RateLimited``; see ``RateLimit``): a text message
+      takes one from it, a voice message took its one when it was transcribed.
     - Empty or blank text is refused (``EmptyMessage``); text over ``max_message_chars`` too.
     - The active model answers (``!use``), or the configured default when none was chosen.
     - The model sees the system prompt, then the last ``history_turns`` exchanges of this
@@ -51,7 +54,9 @@ class AnswerMessage:
         default_model: str,
         system_prompt: str,
         limits: Limits = DEFAULT_LIMITS,
+        rate_limit: RateLimit | None = None,
     ) -> None:
+        self._rate_limit = rate_limit
         self._chat_model = chat_model
         self._interactions = interactions
         self._models = models
@@ -60,6 +65,8 @@ class AnswerMessage:
         self._limits = limits
 
     async def execute(self, request: AnswerRequest) -> AnswerResult:
+        if self._rate_limit is not None and request.source is not Source.VOICE:
+            self._rate_limit.take(request.author)
         text = request.text.strip()
         if not text:
             raise EmptyMessage()

@@ -174,3 +174,10 @@ class ServiceError(TrainerbotError):
     """A model, speech or storage service failed after its retries; the message says which."""
 
     default_message = "A service I depend on failed; please try again in a moment."
+
+
+class RateLimited(TrainerbotError):
+    """A member asked more often than the per-member rate limit allows; the message says when to
+    ask again."""
+
+    default_message = "You are sending messages faster than I can answer; wait a moment."

@@ -11,6 +11,7 @@ from .entities import Actor, AudioClip, Transcript
 from .errors import AudioTooLarge, AudioTooLong, EmptyAudio, FileTooLarge, InvalidArgument
 from .limits import DEFAULT_LIMITS, Limits, human_bytes
 from .paths import parse_user_path
+from .rate_limit import RateLimit
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class TranscribeVoice:
     """Turn speech into text.
 
     Rules:
+    - Someone transcribing (``actor``) takes one from their rate limit first (``RateLimited``).
     - Give exactly one of ``audio`` or ``path``. A workspace path is for trainers only (it reads the
       workspace) and must stay inside it.
     - Empty audio (``EmptyAudio``), audio over ``max_audio_bytes`` (``AudioTooLarge``) and recordings
@@ -54,7 +56,9 @@ class TranscribeVoice:
         workspace: Workspace,
         language: str,
         limits: Limits = DEFAULT_LIMITS,
+        rate_limit: RateLimit | None = None,
     ) -> None:
+        self._rate_limit = rate_limit
         self._converter = converter
         self._stt = speech_to_text
         self._workspace = workspace
@@ -62,6 +66,8 @@ class TranscribeVoice:
         self._limits = limits
 
     async def execute(self, request: TranscribeRequest) -> TranscribeResult:
+        if self._rate_limit is not None and request.actor is not None:
+            self._rate_limit.take(request.actor)
         clip = await self._clip(request)
         if clip.size == 0:
             raise EmptyAudio()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from trainerbot.core import reports as fmt
+from trainerbot.core.access import OWNER
 from trainerbot.core.answer_message import AnswerRequest
 from trainerbot.core.archive_files import ArchiveRequest
 from trainerbot.core.cancel_job import CancelJobRequest
@@ -70,7 +71,7 @@ class Console:
         self._fix = use_cases.fix_failure
         self._exports = exports_dir
         self._prefix = prefix
-        self._actor = actor or Actor(id="console", name="console user", can_train=True)
+        self._actor = actor or OWNER
         self._conversation = conversation_id or f"console-{uuid.uuid4().hex[:8]}"
         self._handlers: dict[str, Handler] = {
             "hi": self._hi,
