@@ -24,10 +24,11 @@ from trainerbot.core.answer_message import AnswerRequest
 from trainerbot.core.archive_files import ArchiveRequest
 from trainerbot.core.cancel_job import CancelJobRequest
 from trainerbot.core.commands import COMMANDS, ParsedCommand, greeting, parse_command, split_command
-from trainerbot.core.entities import Actor, FileContent
+from trainerbot.core.entities import Actor, FileContent, TrainingJob
 from trainerbot.core.errors import DatasetInvalid, TrainerbotError
 from trainerbot.core.export_data import ExportRequest
 from trainerbot.core.fix_failure import FixFailureRequest
+from trainerbot.core.follow_job import FollowJobRequest
 from trainerbot.core.get_file import GetFileRequest
 from trainerbot.core.list_jobs import ListJobsRequest
 from trainerbot.core.list_models import ListModelsRequest
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[ParsedCommand], Awaitable[str]]
 MAX_SHOWN_TEXT_BYTES = 64 * 1024
+# The origin of jobs started at the console (TrainingJob.origin): the console follows them again
+# when it starts.
+CONSOLE_ORIGIN = "console"
 
 
 class Console:
@@ -56,6 +60,11 @@ class Console:
     ``!test`` saves ``predictions.jsonl`` and its charts in a new folder under ``exports_dir``
     (``test-<UTC time>-<id>``; by default a temporary folder, made when first needed) and prints
     their paths.
+
+    While ``run`` reads lines, a job started with ``!train`` that has not finished is followed in
+    the background: each change, and how it ended, is written out as it happens. Jobs started at
+    the console and still unfinished are followed again when ``run`` starts (after a restart).
+    ``handle`` alone (one command, as ``trainerbot train ...`` runs it) follows nothing.
     """
 
     def __init__(
@@ -73,6 +82,9 @@ class Console:
         self._prefix = prefix
         self._actor = actor or OWNER
         self._conversation = conversation_id or f"console-{uuid.uuid4().hex[:8]}"
+        # While run() reads: where job updates are written, and the tasks following jobs.
+        self._out: TextIO | None = None
+        self._following: dict[str, asyncio.Task[None]] = {}
         self._handlers: dict[str, Handler] = {
             "hi": self._hi,
             "help": self._help,
@@ -126,17 +138,70 @@ class Console:
                 import readline  # noqa: F401 - importing it gives input() line editing
 
             stdout.write(f"trainerbot console — type {self._prefix}help, or Ctrl-D to leave.\n")
-        while True:
-            line = await self._read_line(stdin, interactive)
-            if line is None:
-                break
-            reply = await self.handle(line)
-            if reply:
-                stdout.write(reply + "\n")
-                stdout.flush()
+        self._out = stdout
+        try:
+            await self._resume_jobs()
+            while True:
+                line = await self._read_line(stdin, interactive)
+                if line is None:
+                    break
+                reply = await self.handle(line)
+                if reply:
+                    stdout.write(reply + "\n")
+                    stdout.flush()
+        finally:
+            self._out = None
+            await self._stop_following()
         if interactive:
             stdout.write("\n")
         return 0
+
+    # --- following jobs while run() reads --------------------------------------------------
+
+    async def _resume_jobs(self) -> None:
+        try:
+            result = await self._uc.list_jobs.execute(
+                ListJobsRequest(actor=self._actor, limit=100, unfinished=True)
+            )
+        except TrainerbotError as error:
+            log.warning("could not list the unfinished jobs to follow: %s", error)
+            return
+        for job in result.jobs:
+            if job.origin == CONSOLE_ORIGIN:
+                self._follow(job)
+
+    def _follow(self, job: TrainingJob) -> None:
+        if self._out is None or job.status.is_final or job.id in self._following:
+            return
+        task = asyncio.create_task(self._follow_job(job.id), name=f"trainerbot-job-{job.id}")
+        self._following[job.id] = task
+        task.add_done_callback(lambda _: self._following.pop(job.id, None))
+
+    async def _follow_job(self, job_id: str) -> None:
+        try:
+            updates = self._uc.follow_job.execute(
+                FollowJobRequest(actor=self._actor, job_id=job_id)
+            )
+            async for update in updates:
+                note = f" ({update.note})" if update.note else ""
+                self._write(f"[{job_id}] {fmt.job(update.job)}{note}")
+                if update.job.status.is_final:
+                    self._write(fmt.job_outcome(update.job, prefix=self._prefix))
+        except TrainerbotError as error:
+            self._write(f"[{job_id}] no longer followed: {error}")
+        except Exception:
+            log.exception("following job %s failed", job_id)
+
+    def _write(self, text: str) -> None:
+        if self._out is not None:
+            self._out.write(text + "\n")
+            self._out.flush()
+
+    async def _stop_following(self) -> None:
+        tasks = list(self._following.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     @staticmethod
     async def _read_line(stdin: TextIO, interactive: bool) -> str | None:
@@ -188,8 +253,10 @@ class Console:
                 method=command.text("method"),
                 include_corrections=bool(command.flag("corrections")),
                 name=command.text("name"),
+                origin=CONSOLE_ORIGIN,
             )
         )
+        self._follow(result.job)
         return fmt.train_result(result)
 
     async def _test(self, command: ParsedCommand) -> str:
