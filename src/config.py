@@ -70,8 +70,11 @@ class Settings(BaseSettings):
             "TRAINERBOT_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"
         ),
     )
+    # Not a SecretStr (it is shown, without credentials, by `doctor`), but a URL may carry a
+    # password: left out of the Settings object's str/repr.
     openai_base_url: str | None = Field(
         default=None,
+        repr=False,
         validation_alias=AliasChoices(
             "TRAINERBOT_OPENAI_BASE_URL", "OPENAI_BASE_URL", "openai_base_url"
         ),
@@ -151,7 +154,8 @@ class Settings(BaseSettings):
     def _known_level(cls, value: str) -> str:
         level = value.upper()
         if level not in logging.getLevelNamesMapping():
-            raise ValueError(f"unknown log level {value!r}")
+            # Not the value: a secret pasted into the wrong setting must not be shown.
+            raise ValueError("unknown log level; use DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
 
     @field_validator("discord_channels", mode="before")

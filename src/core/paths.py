@@ -2,9 +2,9 @@
 
 A user path is always relative to the workspace. These rules refuse, before anything touches the
 disk, what can never be inside it: absolute paths, drive letters, ``..`` in any spelling the
-filesystem understands, NUL and control characters, and over-long names. The storage adapter then
-resolves symlinks and checks the real location again, because only the filesystem knows where a
-link leads.
+filesystem understands, NUL and control characters, lone surrogates, and over-long names. The
+storage adapter then resolves symlinks and checks the real location again, because only the
+filesystem knows where a link leads.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ def parse_user_path(text: str, *, allow_root: bool = False) -> str:
         raise InvalidPath("That path contains a NUL byte.")
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         raise InvalidPath("That path contains control characters.")
+    if any(unicodedata.category(ch) == "Cs" for ch in text):
+        # Lone surrogates (undecodable bytes, broken JSON escapes) cannot be encoded as a name.
+        raise InvalidPath("That path is not valid Unicode text.")
     raw = text.strip()
     if len(raw) > MAX_PATH_CHARS:
         raise InvalidPath(f"That path is longer than {MAX_PATH_CHARS} characters.")
@@ -46,6 +49,9 @@ def parse_user_path(text: str, *, allow_root: bool = False) -> str:
         if len(part.encode("utf-8")) > MAX_NAME_BYTES:
             raise InvalidPath(f"A name in that path is longer than {MAX_NAME_BYTES} bytes.")
         parts.append(part)
+    # What "./" hid must not begin the normalised path either: "./C:/x" is still a drive.
+    if parts and (parts[0].startswith("~") or _DRIVE.match(parts[0])):
+        raise PathOutsideWorkspace()
     if not parts and not allow_root:
         raise InvalidPath("Give a path inside the workspace.")
     return "/".join(parts)

@@ -10,7 +10,7 @@ from trainerbot.ports import JobStore, ModelRegistry, ModelTrainer
 
 from .access import require_trainer
 from .entities import Actor, TrainingJob
-from .errors import ServiceError
+from .errors import CapabilityUnavailable, ServiceError
 from .jobs import find_job, register_model
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,10 @@ class RefreshJob:
       job that succeeded registers its model so ``!use`` can switch to it.
     - If the provider cannot be reached, the last recorded state is shown with a note, so polling
       can simply be tried again later (the job is never lost).
+    - If the provider refuses to say (``CapabilityUnavailable``: permission denied, a key it no
+      longer takes, OpenAI no longer configured), the last recorded state is shown with the
+      reason too — the job is neither failed nor lost — and following stops until asked again
+      (``can_follow``): polling cannot help before the configuration changes.
     """
 
     def __init__(
@@ -69,6 +73,9 @@ class RefreshJob:
         except ServiceError as error:
             log.warning("refreshing job %s failed: %s", job.id, error)
             return RefreshJobResult(job=job, changed=False, note=str(error))
+        except CapabilityUnavailable as error:
+            log.warning("refreshing job %s was refused: %s", job.id, error)
+            return RefreshJobResult(job=job, changed=False, note=str(error), can_follow=False)
         changed = current != job
         if changed:
             await self._jobs.save(current)

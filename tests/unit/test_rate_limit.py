@@ -119,6 +119,19 @@ def test_memory_holds_only_members_active_lately(sut: RateLimit, clock: Clock) -
     assert 1000 <= sut.tracked <= 2 * 1024
 
 
+def test_the_member_whose_first_message_starts_a_sweep_is_counted_like_any_other(
+    sut: RateLimit,
+) -> None:
+    for number in range(1023):
+        sut.take(member(number))
+
+    newcomer = member(5000)  # the 1,024th member held: a sweep runs as they arrive
+    for _ in range(3):
+        sut.take(newcomer)
+    with pytest.raises(RateLimited):
+        sut.take(newcomer)
+
+
 @pytest.mark.parametrize(("per_minute", "burst"), [(-1, 3), (6, 0)])
 def test_a_bad_configuration_is_refused(per_minute: float, burst: int) -> None:
     with pytest.raises(ValueError, match="per_minute"):

@@ -113,7 +113,8 @@ class FfmpegAudioConverter(AudioConverter):
       cannot be read from a pipe: ffmpeg would have to seek back to the audio. It is refused as
       ``UndecodableAudio`` with advice; no temporary file is written to work around it. (Very
       small ones still decode: the whole file fits in ffmpeg's read buffer.)
-    - A conversion that takes longer than ``timeout`` seconds is killed: ``ServiceError``.
+    - A conversion that takes longer than ``timeout`` seconds is killed: ``ServiceError``; so is
+      an ffmpeg that crashes (dies of a signal): the decoder failed, not necessarily the input.
     - At most ``max_processes`` ffmpeg processes run at once; further conversions wait their turn,
       so a burst of voice messages does not fork a process each.
     - If the awaiting task is cancelled, its ffmpeg process is killed and reaped.
@@ -191,6 +192,14 @@ class FfmpegAudioConverter(AudioConverter):
         out = io.BytesIO()
         sink = _Sink(out)
         returncode, stderr = await self._run(await self._spawn(ffmpeg), data, sink)
+        if returncode is not None and returncode < 0:
+            # Killed by a signal it was not sent by us (a timeout raised before): ffmpeg crashed,
+            # which says nothing about whether the recording is audio.
+            log.warning("ffmpeg died of signal %d on %r", -returncode, clip.filename)
+            raise ServiceError(
+                "The audio decoder (ffmpeg) crashed on that recording; please try again or "
+                "send it in another format."
+            )
         if returncode != 0 or not sink.produced:
             log.debug(
                 "ffmpeg could not decode %r (%d bytes, exit %s): %s",

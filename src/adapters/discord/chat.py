@@ -87,7 +87,14 @@ class ChatCog(commands.Cog, name="Chat"):
         try:
             await self._reply_to(message)
         except Exception as error:  # noqa: BLE001 - every failure is answered; error_reply logs
-            await send_text(message.channel, error_reply(error, self._options.prefix))
+            # A reply to the message, like an answer: in a busy channel a bare line ("You are
+            # sending messages faster…") reads as meant for everyone. Sent even if the message
+            # is gone by then.
+            await send_text(
+                message.channel,
+                error_reply(error, self._options.prefix),
+                reference=message.to_reference(fail_if_not_exists=False),
+            )
 
     async def _reply_to(self, message: discord.Message) -> None:
         actor = actor_of(message.author, self._options.trainer_role)

@@ -163,3 +163,31 @@ def test_pack_and_unpack_round_trip_the_manifest_and_files() -> None:
 def test_damaged_bytes_are_a_service_error_naming_the_model(data: bytes) -> None:
     with pytest.raises(ServiceError, match="fewshot:a-1 cannot be read"):
         unpack(data, "fewshot:a-1")
+
+
+class Payload:
+    """A type no model file should name: loading one would run its code."""
+
+    loaded = False
+    command = ""
+
+    def __setstate__(self, state: object) -> None:
+        Payload.loaded = True
+
+
+def test_a_classifier_file_naming_an_untrusted_type_is_refused_without_running_it() -> None:
+    import skops.io
+
+    from trainerbot.adapters.learning.classifier import CLASSIFIER_FILE, TextClassifier
+
+    payload = Payload()
+    payload.command = "touch /tmp/owned"  # state, so that loading it would call __setstate__
+    planted = Artifact(manifest={"labels": ["a"]}, files={CLASSIFIER_FILE: skops.io.dumps(payload)})
+    with pytest.raises(ServiceError, match=r"^The model local-x cannot be read"):
+        TextClassifier.from_artifact(planted, "local-x")
+    assert not Payload.loaded
+
+    # The check could fail: trusted, the same bytes do run the payload's code.
+    data = planted.files[CLASSIFIER_FILE]
+    skops.io.loads(data, trusted=skops.io.get_untrusted_types(data=data))
+    assert Payload.loaded
