@@ -275,11 +275,9 @@ def split_command(line: str, prefix: str = "!") -> tuple[str, str] | None:
     body = stripped[len(prefix) :]
     if body[0].isspace():
         return None
-    name, _, rest = body.partition(" ")
-    if "\n" in name:
-        name, _, more = name.partition("\n")
-        rest = f"{more}\n{rest}" if rest else more
-    return name.lower(), rest.strip()
+    # The name ends at any whitespace (a line break, a tab, a carriage return), not only a space.
+    name, *rest = body.split(None, 1)
+    return name.lower(), rest[0].strip() if rest else ""
 
 
 def parse_command(name: str, raw: str, prefix: str = "!") -> ParsedCommand:

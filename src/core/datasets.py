@@ -123,8 +123,10 @@ class Problem:
     source: str = ""
 
     def __str__(self) -> str:
+        # A file name may hold anything a filesystem allows: a line break is shown escaped.
+        source = self.source if self.source.isprintable() else repr(self.source)
         where = " ".join(
-            part for part in (self.source, "" if self.line is None else f"line {self.line}") if part
+            part for part in (source, "" if self.line is None else f"line {self.line}") if part
         )
         return f"{where}: {self.message}" if where else self.message
 
@@ -179,7 +181,7 @@ def decode(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise DatasetError(f"{name} is not UTF-8 text") from None
+        raise DatasetError(f"{_shown([name], width=80)} is not UTF-8 text") from None
 
 
 def parse_text(
@@ -245,13 +247,14 @@ def _parse(
 ) -> _Collector:
     text = text.removeprefix("\ufeff")
     name = filename or "inline"
+    collector = _Collector()
+    text = _without_surrogates(text, collector)
     if filename is None:
         kind = _sniff(text, strict=False)
     else:
         kind = _BY_EXTENSION.get(_extension(filename)) or _sniff(text, strict=False)
         if kind == _TEXT and _extension(filename) == ".txt" and not document_per_file:
             kind = _sniff(text, strict=True)
-    collector = _Collector()
     if kind == _JSONL:
         _read_jsonl(text, name, positive, collector)
     elif kind == _JSON:
@@ -261,6 +264,39 @@ def _parse(
     else:
         _read_text(text, name, positive, document_per_file, collector, folder_label)
     return collector
+
+
+# A lone UTF-16 surrogate: in a str only from bytes decoded with "surrogateescape" (a console in
+# the C locale) or from a JSON escape (``"\ud800"``). It is not text: nothing can encode it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _without_surrogates(text: str, out: _Collector) -> str:
+    """``text`` with each line that holds a lone surrogate blanked (line numbers kept), and a
+    problem for each such line: the line the stream would find not UTF-8."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if _SURROGATE.search(line):
+            out.problems.append(Problem(number, NOT_UTF8))
+            lines[number - 1] = ""
+    return "\n".join(lines)
+
+
+def _shown(names: Iterable[str], *, limit: int = 4, width: int = 30) -> str:
+    """Names taken from the data, for a one-line message: each cut to ``width`` characters with
+    what cannot be printed escaped, at most ``limit`` of them."""
+    names = list(names)
+    shown = []
+    for name in names[:limit]:
+        if not (name.isprintable() and name.strip()):
+            name = repr(name)
+        shown.append(name if len(name) <= width else name[: width - 1] + "…")
+    if len(names) > limit:
+        shown.append(f"{len(names) - limit} more")
+    return ", ".join(shown)
 
 
 def _lines(text: str) -> list[str]:
@@ -304,7 +340,10 @@ def _csv_columns(header_line: str) -> tuple[str, str] | None:
     """The (input, answer) column names a CSV header line holds, if it is one."""
     if "," not in header_line:
         return None
-    cells = next(csv.reader([header_line]), [])
+    try:
+        cells = next(csv.reader([header_line]), [])
+    except csv.Error:  # a carriage return in an unquoted cell: not a header this reads
+        return None
     return _pick_columns([cell.strip().lower() for cell in cells])
 
 
@@ -386,7 +425,26 @@ def _load_json(text: str) -> object:
         return _BadJson(None, "not valid JSON: a number is too long")
     except RecursionError:
         return _BadJson(None, "not valid JSON: nested too deeply")
+    if _SURROGATE_ESCAPE.search(text) and _holds_surrogate(value):
+        return _BadJson(None, "not valid JSON: a \\u escape is half a surrogate pair, not text")
     return value
+
+
+def _holds_surrogate(value: object) -> bool:
+    """Whether a parsed JSON value has a lone surrogate in a string or key (iterative: the value
+    may be nested as deep as the parser allows)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -420,7 +478,7 @@ def _read_csv(text: str, name: str, positive: bool | None, out: _Collector) -> N
             header = [cell.strip().lower() for cell in cells]
             columns = _pick_columns(header)
             if columns is None:
-                found = ", ".join(cell for cell in header if cell)
+                found = _shown([cell for cell in header if cell])
                 out.problems.append(
                     Problem(
                         header_line,
@@ -557,7 +615,7 @@ def _unknown_keys(value: Mapping[str, Any], allowed: frozenset[str], errors: lis
         return
     unknown = sorted(key for key in value if key not in allowed)
     if unknown:
-        errors.append(f"unrecognised keys: {', '.join(unknown)}")
+        errors.append(f"unrecognised keys: {_shown(unknown)}")
 
 
 def _wanted(value: Mapping[str, Any], positive: bool | None, errors: list[str]) -> bool:
@@ -598,12 +656,12 @@ def _messages(value: object, name: str, where: str, errors: list[str]) -> list[C
             continue
         unknown = sorted(key for key in message if key not in _MESSAGE_KEYS)
         if unknown:
-            errors.append(f"{label} has unrecognised keys: {', '.join(unknown)}")
+            errors.append(f"{label} has unrecognised keys: {_shown(unknown)}")
         role, content = message.get("role"), message.get("content")
         if role is None:
             errors.append(f"{label} has no role")
         elif not isinstance(role, str) or role not in _ROLES:
-            errors.append(f"{label} has unrecognised role {json.dumps(role)}")
+            errors.append(f"{label} has unrecognised role {_shown([json.dumps(role)])}")
         if content is None:
             errors.append(f"{label} has no content")
         elif not isinstance(content, str):
@@ -683,7 +741,7 @@ def _preference(
     else:
         unknown = sorted(key for key in source if key not in _INPUT_KEYS)
         if unknown:
-            errors.append(f"input has unrecognised keys: {', '.join(unknown)}")
+            errors.append(f"input has unrecognised keys: {_shown(unknown)}")
         if "messages" not in source:
             errors.append("input has no messages")
         else:
@@ -846,7 +904,8 @@ class ValidationReport:
             )
         if self.one_label:
             if self.labels:
-                notes.append(f"only one label ({self.labels[0]}): a classifier needs at least two")
+                label = _shown(self.labels[:1], width=40)
+                notes.append(f"only one label ({label}): a classifier needs at least two")
             else:
                 notes.append("no labels: a classifier needs at least two")
         return notes
@@ -1203,10 +1262,14 @@ class _Stream:
         for number, raw in enumerate(lines, start=1):
             if isinstance(raw, bytes):
                 try:
-                    line = raw.decode("utf-8")
+                    # As ``decode`` then ``parse_text``: each drops a byte-order mark.
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError:
                     out.problems.append(Problem(number, NOT_UTF8))
                     continue
+            elif _SURROGATE.search(raw):
+                out.problems.append(Problem(number, NOT_UTF8))
+                continue
             else:
                 line = raw
             if number == 1:
@@ -1214,7 +1277,9 @@ class _Stream:
             if not line.strip():
                 continue
             before = len(out.examples)
-            _read_jsonl_line(line.rstrip("\r\n"), number, name, positive, out)
+            # As _lines: the line end, and one carriage return before it (a CRLF file).
+            line = line.removesuffix("\n").removesuffix("\r")
+            _read_jsonl_line(line, number, name, positive, out)
             if len(out.examples) > before:
                 numbers.append(number)
             if len(out.examples) >= _BATCH or len(out.problems) >= _BATCH:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import sys
 import tempfile
 import uuid
@@ -25,7 +26,7 @@ from trainerbot.core.archive_files import ArchiveRequest
 from trainerbot.core.cancel_job import CancelJobRequest
 from trainerbot.core.commands import COMMANDS, ParsedCommand, greeting, parse_command, split_command
 from trainerbot.core.entities import Actor, FileContent, TrainingJob
-from trainerbot.core.errors import DatasetInvalid, TrainerbotError
+from trainerbot.core.errors import DatasetInvalid, InvalidInput, TrainerbotError
 from trainerbot.core.export_data import ExportRequest
 from trainerbot.core.fix_failure import FixFailureRequest
 from trainerbot.core.follow_job import FollowJobRequest
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[ParsedCommand], Awaitable[str]]
 MAX_SHOWN_TEXT_BYTES = 64 * 1024
+# Bytes that are not UTF-8 arrive from stdin as lone surrogates (Python's "surrogateescape"):
+# no store, model or file can take them.
+_UNDECODED = re.compile("[\ud800-\udfff]")
 # The origin of jobs started at the console (TrainingJob.origin): the console follows them again
 # when it starts.
 CONSOLE_ORIGIN = "console"
@@ -114,6 +118,10 @@ class Console:
         if not line.strip():
             return ""
         try:
+            if _UNDECODED.search(line):
+                raise InvalidInput(
+                    "That line is not valid UTF-8 text: check your terminal's encoding."
+                )
             command = split_command(line, self._prefix)
             if command is None:
                 return await self._answer(line)
