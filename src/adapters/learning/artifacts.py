@@ -23,7 +23,6 @@ Rules:
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import io
@@ -38,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from trainerbot.adapters._fsutil import atomic_write_bytes
 from trainerbot.core.entities import TrainingJob
 from trainerbot.core.errors import ServiceError, UnknownModel
 
@@ -215,7 +215,7 @@ class FilesystemArtifactStore(ArtifactStore):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._checked_folder(path)
-            _atomic_write(path, data)
+            atomic_write_bytes(path, data)
         except OSError as error:
             log.error("could not save artifact %s: %s", path, error)
             raise ServiceError(f"The model {model_id} could not be saved.") from None
@@ -249,27 +249,3 @@ class FilesystemArtifactStore(ArtifactStore):
             return False
         self._checked_folder(path)
         return path.is_file() and not path.is_symlink()
-
-
-def _atomic_write(final: Path, data: bytes) -> None:
-    """Replace ``final`` with ``data``: temporary sibling, fsync, rename, fsync the folder."""
-    temp = final.with_name(f".{final.name}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    folder = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(folder)
-    except OSError as error:
-        if error.errno not in (errno.EINVAL, errno.ENOTSUP):
-            raise
-    finally:
-        os.close(folder)

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+from trainerbot.adapters._fsutil import atomic_write_bytes, atomic_writer
 from trainerbot.core.entities import Dataset
 from trainerbot.core.errors import DatasetError, InvalidInput, ServiceError, UnknownDataset
 from trainerbot.ports import DatasetStore
 
-from ._fsutil import atomic_write_bytes, atomic_writer
 from .jsonl import decode_lines, encode_line
 from .serialization import RecordError, dataset_from_records, dataset_header
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._fsutil import fsync_dir
+from trainerbot.adapters._fsutil import fsync_dir
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
+from trainerbot.adapters._fsutil import fsync_dir, temp_name
 from trainerbot.core.entities import Archive, FileContent, ManifestEntry, WorkspaceFile
 from trainerbot.core.errors import (
     EmptyFolder,
@@ -37,8 +38,6 @@ from trainerbot.core.errors import (
 from trainerbot.core.limits import human_bytes
 from trainerbot.core.paths import parse_user_path
 from trainerbot.ports import Workspace
-
-from ._fsutil import fsync_dir, temp_name
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Small durable-write helpers shared by the storage adapters (blocking; call them in a thread)."""
+"""Small durable-write helpers shared by the adapters that write files (storage, learning) (blocking; call them in a thread)."""
 
 from __future__ import annotations
 
