@@ -35,7 +35,7 @@ from trainerbot.core.commands import parse_command, split_command
 
 # The Discord tests' helpers live beside their conftest, which is not on the path from here.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters" / "discord"))
-from discord_support import Model, Server, close, send
+from discord_support import Model, Server, close, on_dpytest, send
 
 SECRET = "TOP-SECRET-7f3a9c-never-shown"
 OUTSIDE = "{outside}"  # stands for the absolute path of the folder outside the workspace
@@ -408,12 +408,7 @@ DISCORD_PAYLOADS = [
 async def server(scene: Scene) -> AsyncIterator[Server]:
     """The real bot on dpytest over the scene's container, as tests/adapters/discord builds it."""
     bot = build_bot(scene.container.use_cases(), BotOptions(prefix="!", trainer_role="trainer"))
-    bot._connection._intents.members = True
-    bot._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(bot.intents)
-    dpytest.configure(bot, members=["tess", "max"])
-    await bot._async_setup_hook()
-    await bot.setup_hook()
-    config = dpytest.get_config()
+    config = await on_dpytest(bot, ["tess", "max"])
     guild = config.guilds[0]
     await dpytest.add_role(config.members[0], dpytest.backend.make_role("trainer", guild))
     channel = config.channels[0]

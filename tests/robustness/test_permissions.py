@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import re
+import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,10 @@ from trainerbot.container import Container, create_container
 from trainerbot.core.commands import COMMANDS, parse_command
 from trainerbot.core.entities import Actor
 from trainerbot.core.errors import PermissionDenied
+
+# The Discord tests' helpers live beside their conftest, which is not on the path from here.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters" / "discord"))
+from discord_support import on_dpytest
 
 TRAINER_ROLE = "trainer"
 REFUSAL = str(PermissionDenied())
@@ -168,12 +173,7 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     assert model is not None
 
     bot = build_bot(container.use_cases(), BotOptions(prefix="!", trainer_role=TRAINER_ROLE))
-    bot._connection._intents.members = True
-    bot._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(bot.intents)
-    dpytest.configure(bot, members=["tess", "max", "ada"])
-    await bot._async_setup_hook()
-    await bot.setup_hook()
-    config = dpytest.get_config()
+    config = await on_dpytest(bot, ["tess", "max", "ada"])
     guild = config.guilds[0]
     trainer, member, admin = config.members
     await dpytest.add_role(trainer, dpytest.backend.make_role(TRAINER_ROLE, guild))

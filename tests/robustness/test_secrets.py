@@ -51,6 +51,10 @@ from trainerbot.config import Settings
 from trainerbot.container import create_bot, create_container
 from trainerbot.core.errors import TrainerbotError
 
+# The Discord tests' helpers live beside their conftest, which is not on the path from here.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters" / "discord"))
+from discord_support import on_dpytest
+
 T = TypeVar("T")
 
 # --- the secrets ----------------------------------------------------------------------------
@@ -378,12 +382,7 @@ async def discord_session(capture: Capture, fake: Any) -> None:
     """The bot built as ``trainerbot run`` builds it, on dpytest: chat, commands, a refusal, and
     the error replies after faults."""
     bot = create_bot(create_container(Settings()))
-    bot._connection._intents.members = True
-    bot._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(bot.intents)
-    dpytest.configure(bot, members=["tess", "max"])
-    await bot._async_setup_hook()
-    await bot.setup_hook()
-    config = dpytest.get_config()
+    config = await on_dpytest(bot, ["tess", "max"])
     trainer, member = config.members
     await dpytest.add_role(trainer, dpytest.backend.make_role("trainer", config.guilds[0]))
     channel = config.channels[0]

@@ -14,7 +14,7 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 from dependency_injector import providers
-from discord_support import TRAINER_ROLE, Model, Server, close
+from discord_support import TRAINER_ROLE, Model, Server, close, on_dpytest
 
 from trainerbot.adapters.discord.bot import build_bot
 from trainerbot.adapters.discord.options import BotOptions
@@ -73,14 +73,7 @@ async def server(
         BotOptions(prefix="!", trainer_role=TRAINER_ROLE),
         voice=voice if isinstance(voice, DiscordVoice) else None,
     )
-    # dpytest keeps its simulated members in discord.py's member cache, which needs the
-    # (privileged) members intent; the bot itself does without it.
-    bot._connection._intents.members = True
-    bot._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(bot.intents)
-    dpytest.configure(bot, members=["tess", "max"])
-    await bot._async_setup_hook()
-    await bot.setup_hook()
-    config = dpytest.get_config()
+    config = await on_dpytest(bot, ["tess", "max"])
     guild = config.guilds[0]
     role = dpytest.backend.make_role(TRAINER_ROLE, guild)
     trainer, member = config.members

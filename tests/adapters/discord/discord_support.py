@@ -49,6 +49,22 @@ class Server:
     model: Model
 
 
+async def on_dpytest(bot: commands.Bot, members: list[str]) -> dpytest.RunnerConfig:
+    """Put ``bot`` on dpytest's simulated Discord with these members, as logging in would.
+
+    dpytest keeps its simulated members in discord.py's member cache, which needs the (privileged)
+    members intent; the bot itself does without it. ``_async_setup_hook()`` must run after
+    ``configure`` so dpytest's state gets the running event loop, and ``setup_hook()`` adds the
+    cogs.
+    """
+    bot._connection._intents.members = True
+    bot._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(bot.intents)
+    dpytest.configure(bot, members=members)
+    await bot._async_setup_hook()
+    await bot.setup_hook()
+    return dpytest.get_config()
+
+
 async def close(bot: TrainerBot) -> None:
     """``bot.close()`` as at shutdown (voice left, cogs unloaded), on dpytest's fake gateway,
     which has no socket for discord.py to close."""

@@ -8,6 +8,7 @@ from pathlib import Path
 import discord
 import discord.ext.test as dpytest
 import pytest
+from discord_support import on_dpytest
 
 import trainerbot
 from trainerbot.adapters.discord.bot import TrainerBot
@@ -24,11 +25,7 @@ async def test_the_bot_from_a_container_answers_as_the_readme_shows(
     container = trainerbot.create_container(Settings(storage="memory"))
     container.chat_model.override(InMemoryChatModel(lambda messages, model: "Lyon"))
     bot = trainerbot.create_bot(container)
-    bot._connection._intents.members = True
-    bot._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(bot.intents)
-    dpytest.configure(bot, members=["ada"])
-    await bot._async_setup_hook()
-    await bot.setup_hook()
+    await on_dpytest(bot, ["ada"])
 
     await dpytest.message("What is the capital of France?")
 
