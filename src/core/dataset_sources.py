@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from trainerbot.ports import Workspace
 
-from .errors import EmptyFolder, FileTooLarge, InvalidArgument
+from .errors import EmptyFolder, FileTooLarge, InvalidArgument, NotAFolder
 from .limits import Limits, human_bytes
 from .paths import parse_user_path
 
@@ -64,3 +64,19 @@ async def read_folder(workspace: Workspace, folder: str, limits: Limits) -> list
         content = await workspace.read_file(file.path, max_bytes=limits.max_upload_bytes)
         contents.append((file.path.removeprefix(f"{path}/"), content.data))
     return contents
+
+
+async def read_data(workspace: Workspace, path: str, limits: Limits) -> list[tuple[str, bytes]]:
+    """A workspace folder's files as ``read_folder`` reads them, or one workspace file as
+    ``[(its name, bytes)]`` (``max_upload_bytes`` at most): what ``data_dir=`` names.
+
+    Either way the path is checked against the workspace rules first, so a path leading
+    outside it is refused before anything is read.
+    """
+    try:
+        return await read_folder(workspace, path, limits)
+    except NotAFolder:
+        pass
+    file = parse_user_path(path)
+    content = await workspace.read_file(file, max_bytes=limits.max_upload_bytes)
+    return [(content.filename, content.data)]

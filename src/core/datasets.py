@@ -860,7 +860,9 @@ class ValidationReport:
     question, ignoring case and spacing, on one side, but not one punctuated otherwise) are reported
     but do not invalidate. ``omitted_problems`` counts problems found beyond those kept (a streamed
     file keeps the first ``MAX_PROBLEMS_KEPT``). ``tokens`` is present when tokens were counted,
-    ``billing`` when the trainer bills by the token.
+    ``billing`` when the trainer bills by the token. ``corrections`` counts the examples made from
+    corrections, ``corrections_held_out`` those of them in the test part (only with ``holdout``,
+    ``!train holdout=true``); the details say in one line whether every correction trains.
     """
 
     dataset_name: str
@@ -877,6 +879,9 @@ class ValidationReport:
     omitted_problems: int = 0
     tokens: TokenStats | None = None
     billing: BillingEstimate | None = None
+    corrections: int = 0
+    corrections_held_out: int = 0
+    holdout: bool = False
 
     @property
     def problem_count(self) -> int:
@@ -947,8 +952,10 @@ class ValidationReport:
         lines.extend(self._blocking_notes())
         if self.duplicates:
             lines.append(f"{plural(self.duplicates, 'duplicate example')} removed")
-        if self.example_count and not self.test_count:
+        if self.example_count and not self.test_count and self.corrections < self.example_count:
             lines.append("no test examples: the split put every example in training")
+        if self.corrections:
+            lines.append(self._corrections_note())
         if self.leaked:
             lines.append(
                 f"{plural(self.leaked, 'test example')} asked the same as a training example: "
@@ -959,6 +966,22 @@ class ValidationReport:
         if self.billing is not None:
             lines.append(self.billing.describe())
         return lines
+
+    def _corrections_note(self) -> str:
+        """Whether every correction trains, in one line."""
+        every = (
+            f"All {self.corrections} corrections train"
+            if self.corrections > 1
+            else "The correction trains"
+        )
+        if self.corrections_held_out:
+            return (
+                f"{self.corrections_held_out} of {plural(self.corrections, 'correction')} held "
+                "out for testing (holdout=true); the rest train"
+            )
+        if self.holdout:
+            return f"{every}; holdout=true, but the split held none of them out"
+        return f"{every}; none held out (holdout=true holds some out for testing)"
 
 
 def validate(
@@ -1009,6 +1032,9 @@ def validate(
         min_examples=min_examples,
         tokens=stats,
         billing=billing,
+        corrections=sum(1 for example in dataset.examples if example.from_correction),
+        corrections_held_out=sum(1 for example in test.examples if example.from_correction),
+        holdout=dataset.hold_out_corrections,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -99,6 +100,8 @@ POSITIVE = "positive"
 # The canonical JSON an example's key hashes (what json.dumps(..., sort_keys=True) writes).
 _KEY_ENCODER = json.JSONEncoder(sort_keys=True)
 NEGATIVE = "negative"
+# The first word of the origin of an example made from a correction ("correction cor-1a2b…").
+CORRECTION_ORIGIN = "correction"
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,13 @@ class Example:
     @property
     def is_preference(self) -> bool:
         return self.rejected is not None
+
+    @property
+    def from_correction(self) -> bool:
+        """Whether ``Correction.example`` made this example (its origin is ``correction <id>``;
+        a file's examples say ``<file> line N`` or ``<file> item N``)."""
+        kind, _, rest = self.origin.partition(" ")
+        return kind == CORRECTION_ORIGIN and bool(rest) and " " not in rest
 
     def key(self) -> str:
         """Content identity (origin excluded): equal examples are duplicates."""
@@ -182,6 +192,9 @@ class Dataset:
     # The labels a classifier chooses from, when they are more than these examples show (a split
     # keeps its parent's); None means the labels the examples carry.
     label_set: tuple[str, ...] | None = None
+    # Whether the split may hold corrections out for testing (``!train holdout=true``); by
+    # default every correction trains. Not part of the version: the content is the same.
+    hold_out_corrections: bool = False
 
     @property
     def version(self) -> str:
@@ -203,13 +216,24 @@ class Dataset:
 
         Examples asking the same (ignoring case and spacing) always land on the same side, so the
         test part never asks what training already answered; and adding data never moves a test
-        example into training. Both parts keep the whole dataset's label set. When the test
-        share would take every example (one correction is a dataset of one), nothing is held out.
+        example into training (but for a correction asking the same, see below). Both parts keep
+        the whole dataset's label set. When the test share would take every example (one
+        correction is a dataset of one), nothing is held out.
+
+        Corrections all train — someone who corrects the bot expects every correction to count —
+        and so does any example asking what a correction asks; only with
+        ``hold_out_corrections`` are they split like the rest.
         """
+        always_train: set[str] = set()
+        if not self.hold_out_corrections:
+            always_train = {_question(e) for e in self.examples if e.from_correction}
         train: list[Example] = []
         test: list[Example] = []
         for example in self.examples:
-            question = " ".join(example.user_text.split()).casefold()
+            question = _question(example)
+            if question in always_train:
+                train.append(example)
+                continue
             bucket = int(hashlib.sha256(question.encode()).hexdigest()[:8], 16) % 100
             (test if bucket < test_percent else train).append(example)
         if not train:
@@ -222,6 +246,83 @@ class Dataset:
 
     def with_examples(self, examples: Iterable[Example]) -> Dataset:
         return replace(self, examples=tuple(examples))
+
+
+def _question(example: Example) -> str:
+    """What the split compares: the question, ignoring case and spacing."""
+    return " ".join(example.user_text.split()).casefold()
+
+
+# Earlier turns a correction's example may keep, in characters: a question that refers back needs
+# the exchange just before it, not the whole conversation (which buried one-line facts under a
+# thousand tokens).
+CONTEXT_BUDGET_CHARS = 600
+# A question of more words than this is taken to say by itself what it asks.
+MAX_FOLLOW_UP_WORDS = 8
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+# Words that point back at something said before ("is that right", "what about it").
+_REFERRING = frozenset(
+    {
+        *("it", "its", "that", "this", "these", "those", "then", "else", "same"),
+        *("they", "them", "their", "theirs", "he", "him", "his", "she", "her", "hers"),
+    }
+)
+# How a follow-up opens ("and tomorrow?", "what about Paris?", "how come?").
+_FOLLOW_UP_OPENERS = (
+    *(("and",), ("but",), ("or",), ("so",), ("also",), ("go", "on"), ("tell", "me", "more")),
+    *(("what", "about"), ("how", "about"), ("what", "if"), ("what", "else"), ("which", "one")),
+    *(("how", "come"), ("why", "not"), ("why", "so"), ("are", "you", "sure")),
+)
+# A question of one of these words alone asks about what was just said ("why?", "really?").
+_BARE_FOLLOW_UPS = frozenset(
+    {"why", "how", "what", "when", "where", "who", "which", "really", "sure"}
+)
+
+
+def refers_back(question: str) -> bool:
+    """Whether ``question`` needs the conversation before it to be understood.
+
+    A small, predictable heuristic (English): the question is short — at most
+    ``MAX_FOLLOW_UP_WORDS`` words — and either is a bare ``why``/``how``/``really``…, opens like a
+    follow-up ("and tomorrow?", "what about Paris?", "how come?", "are you sure?"), or points back
+    with a pronoun or demonstrative ("is that right", "what about it", "who wrote them?"). A
+    longer question is taken to say by itself what it asks. It errs towards keeping context: a
+    short stand-alone question with "it" ("what time is it?") costs at most
+    ``CONTEXT_BUDGET_CHARS`` characters more.
+    """
+    words = tuple(word.casefold() for word in _WORD.findall(question))
+    if not words or len(words) > MAX_FOLLOW_UP_WORDS:
+        return False
+    if len(words) == 1 and words[0] in _BARE_FOLLOW_UPS:
+        return True
+    if any(words[: len(opener)] == opener for opener in _FOLLOW_UP_OPENERS):
+        return True
+    return any(word in _REFERRING for word in words)
+
+
+def _context(history: tuple[ChatMessage, ...], question: str) -> tuple[ChatMessage, ...]:
+    """What of ``history`` a correction's example keeps before ``question``: its system messages
+    (instructions the model was given, such as a classifier's labels), and — only when the
+    question ``refers_back`` — the last exchange (the last user turn and the answer after it),
+    nearest message first, within ``CONTEXT_BUDGET_CHARS``; a nearest message over the budget is
+    cut to it (its beginning kept)."""
+    instructions = tuple(m for m in history if m.role is Role.SYSTEM)
+    if not refers_back(question):
+        return instructions
+    turns = [m for m in history if m.role is not Role.SYSTEM]
+    last_user = max((i for i, m in enumerate(turns) if m.role is Role.USER), default=0)
+    kept: list[ChatMessage] = []
+    budget = CONTEXT_BUDGET_CHARS
+    for message in reversed(turns[last_user:]):
+        if len(message.content) <= budget:
+            kept.insert(0, message)
+            budget -= len(message.content)
+        else:
+            if not kept:
+                cut = message.content[: budget - 1].rstrip() + "…"
+                kept.insert(0, replace(message, content=cut))
+            break
+    return (*instructions, *kept)
 
 
 @dataclass(frozen=True)
@@ -240,17 +341,23 @@ class Correction:
     created_at: datetime = field(default_factory=utcnow)
 
     def example(self) -> Example:
-        """The training example a correction produces.
+        """The training example a correction produces, centred on the corrected question.
 
-        The conversation up to the question → the corrected answer (a supervised example), with the
-        wrong answer as ``rejected`` so the same example is a preference pair (corrected preferred over
-        wrong) for trainers that take preferences; the others simply ignore ``rejected``.
+        The prompt is the question alone when it stands on its own. When it depends on what was
+        said before (``refers_back``: short and pointing back — "and tomorrow?", "why?", "is that
+        right") the last user/assistant exchange before it comes first, never more than
+        ``CONTEXT_BUDGET_CHARS`` characters of it; older turns are left out. System messages of
+        the history (a classifier's label instruction) are kept. The corrected answer is the
+        completion (a supervised example), with the wrong answer as ``rejected`` so the same
+        example is a preference pair (corrected preferred over wrong) for trainers that take
+        preferences; the others simply ignore ``rejected``. ``history`` itself stays whole on the
+        correction.
         """
         return Example(
-            prompt=(*self.history, ChatMessage(Role.USER, self.prompt)),
+            prompt=(*_context(self.history, self.prompt), ChatMessage(Role.USER, self.prompt)),
             completion=self.corrected,
             rejected=self.wrong_answer,
-            origin=f"correction {self.id}",
+            origin=f"{CORRECTION_ORIGIN} {self.id}",
         )
 
 

@@ -15,11 +15,12 @@ from trainerbot.ports import (
     LossCurveSource,
     ModelRegistry,
     ModelTrainer,
+    Workspace,
 )
 
 from .access import require_trainer
-from .dataset_sources import Upload, check_upload
-from .datasets import build_dataset, decode, parse_text, validate
+from .dataset_sources import Upload, check_upload, read_data
+from .datasets import ParseResult, build_dataset, decode, parse_files, parse_text, validate
 from .entities import Actor, ChatMessage, Dataset, Example, FileContent, LossPoint, Task
 from .errors import (
     CapabilityUnavailable,
@@ -49,13 +50,15 @@ LOSS_CHART = "loss.png"
 
 @dataclass(frozen=True)
 class TestRequest:
-    """Exactly one of ``data`` (inline JSON, as the original), ``attachment`` or ``dataset``."""
+    """Exactly one of ``data`` (inline JSON, as the original), ``attachment``, ``data_dir`` (a
+    workspace file or folder, read as ``!train data_dir=`` reads it) or ``dataset``."""
 
     __test__ = False  # not a pytest test class
 
     actor: Actor
     data: str | None = None
     attachment: Upload | None = None
+    data_dir: str | None = None
     dataset: str | None = None
     model: str | None = None
     baseline: str | None = None
@@ -92,8 +95,10 @@ class TestModel:
     """Test a model on examples it was not trained on.
 
     Rules:
-    - Trainers only. Test data is exactly one of: inline data, an attachment, or a saved dataset —
-      whose held-out test split is used, never its training part.
+    - Trainers only. Test data is exactly one of: inline data, an attachment, a workspace file or
+      folder (inside the workspace and size-capped, as for ``!train data_dir=``; needs
+      ``workspace``), or a saved dataset — whose held-out test split is used, never its training
+      part (corrections all train unless held out with ``!train holdout=true``).
     - At most ``max_test_examples`` examples; a bad line refuses the test before any model runs.
     - The model is ``model`` or the active one (or the default). For labelled data the model is told
       the labels to choose from; an answer naming none of them counts as an invalid output.
@@ -123,8 +128,10 @@ class TestModel:
         recent: RecentTests | None = None,
         jobs: JobStore | None = None,
         trainers: Mapping[str, ModelTrainer] | None = None,
+        workspace: Workspace | None = None,
     ) -> None:
         self._chat_model = chat_model
+        self._workspace = workspace
         self._datasets = datasets
         self._models = models
         self._default_model = default_model
@@ -192,10 +199,15 @@ class TestModel:
         return await trainer.loss_curve(job)
 
     async def _test_data(self, request: TestRequest) -> Dataset:
-        given = [s for s in (request.data, request.attachment, request.dataset) if s is not None]
+        given = [
+            s
+            for s in (request.data, request.attachment, request.data_dir, request.dataset)
+            if s is not None
+        ]
         if len(given) != 1:
             raise InvalidArgument(
-                "Give test data: inline JSON, an attachment, or dataset=<name> (one of them)."
+                "Give test data: inline JSON, an attachment, data_dir=<file or folder>, "
+                "or dataset=<name> (one of them)."
             )
         if request.dataset is not None:
             saved = await self._datasets.get(request.dataset.strip())
@@ -203,12 +215,21 @@ class TestModel:
                 raise UnknownDataset(f"There is no dataset named {request.dataset[:64]!r}.")
             dataset = saved.split()[1]
             if not dataset.examples:
-                raise EmptyDataset(
-                    f"The dataset {saved.name} has no held-out examples; it needs more data."
-                )
+                reason = "it needs more data"
+                if not saved.hold_out_corrections and any(
+                    example.from_correction for example in saved.examples
+                ):
+                    reason = "its corrections all trained (train with holdout=true to keep some)"
+                raise EmptyDataset(f"The dataset {saved.name} has no held-out examples; {reason}.")
         else:
+            parsed: ParseResult
             if request.data is not None:
                 parsed = parse_text(request.data)
+            elif request.data_dir is not None:
+                if self._workspace is None:
+                    raise CapabilityUnavailable("Test data from the workspace is not set up here.")
+                files = await read_data(self._workspace, request.data_dir, self._limits)
+                parsed = await asyncio.to_thread(parse_files, files, positive=None)
             else:
                 assert request.attachment is not None
                 check_upload(request.attachment, self._limits)

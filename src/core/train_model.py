@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from trainerbot.ports import (
     CorrectionStore,
@@ -17,7 +17,7 @@ from trainerbot.ports import (
 )
 
 from .access import require_trainer
-from .dataset_sources import Upload, check_upload, dataset_name, read_folder
+from .dataset_sources import Upload, check_upload, dataset_name, read_data
 from .datasets import (
     MIXED_KINDS,
     ParseResult,
@@ -45,8 +45,9 @@ from .tokens import TokenCheck
 
 @dataclass(frozen=True)
 class TrainRequest:
-    """At most one of ``data`` (inline text), ``attachment``, ``data_dir`` (a workspace folder);
-    ``include_corrections`` adds the recorded corrections (and may be the only source)."""
+    """At most one of ``data`` (inline text), ``attachment``, ``data_dir`` (a workspace folder or
+    file); ``include_corrections`` adds the recorded corrections (and may be the only source),
+    which all train unless ``holdout`` asks for some of them to be held out for testing."""
 
     actor: Actor
     data: str | None = None
@@ -55,6 +56,7 @@ class TrainRequest:
     positive: bool | None = None
     method: str | None = None
     include_corrections: bool = False
+    holdout: bool = False
     name: str | None = None
     # Where the request came from, kept with the job (see TrainingJob.origin).
     origin: str | None = None
@@ -74,7 +76,7 @@ class TrainModel:
     - Trainers only. The trainer is ``method`` or the configured default, and must exist
       (``UnknownTrainer`` lists the ones that do).
     - Data comes from exactly one of: inline text, an attachment (size-capped), a workspace folder
-      (inside the workspace, size-capped); ``include_corrections`` adds every recorded correction as
+      or file (inside the workspace, size-capped); ``include_corrections`` adds every recorded correction as
       an example (prompt → corrected answer, with the wrong answer as the rejected side). With none
       of these, the dataset chosen with ``!select_dataset`` is used; with no selection either, the
       user is told what to give.
@@ -82,11 +84,15 @@ class TrainModel:
     - Exact duplicates are removed. The dataset gets a content version and a deterministic
       train/test split; the test part is held out from training and handed over as validation data
       — unless it would take every example (a single correction), when everything trains.
+    - Every correction trains (``Dataset.split``): a person who corrects the bot expects each
+      correction to count. Only ``holdout`` splits the corrections like the rest of the data; the
+      report says which.
     - The validation report comes before anything starts: any bad line, too few examples for the
       trainer, an example longer than the trainer's token limit (counted with ``tokens``, which also
       gives token statistics and, for a trainer that bills by the token, the estimated epochs and
       billed tokens), or a classification set with one label stops here (``DatasetInvalid`` carrying the
-      report), and nothing is uploaded, saved or recorded.
+      report), and nothing is uploaded, saved or recorded. So does a trainer's ``preflight``
+      refusal (data it does not take, a package or model it lacks), in its own one line.
     - A valid dataset is saved and its job recorded *before* the trainer starts, so a crash part-way
       leaves a job to resume; a trainer that refuses (permission denied, an outage) leaves the job
       recorded as failed with the reason, and the reason reaches the user. A job that finished at
@@ -135,6 +141,7 @@ class TrainModel:
         )
         if not report.is_valid:
             raise DatasetInvalid(report.summary(), report=report)
+        await trainer.preflight(dataset)
 
         train, test = dataset.split()
         job = TrainingJob(
@@ -194,7 +201,7 @@ class TrainModel:
             parsed = await asyncio.to_thread(_parse_upload, request.attachment, request.positive)
             name = name or dataset_name(request.attachment.filename)
         elif request.data_dir is not None:
-            files = await read_folder(self._workspace, request.data_dir, self._limits)
+            files = await read_data(self._workspace, request.data_dir, self._limits)
             parsed = await asyncio.to_thread(parse_files, files, positive=request.positive)
             name = name or dataset_name(parse_user_path(request.data_dir))
         elif not request.include_corrections:
@@ -217,6 +224,8 @@ class TrainModel:
         dataset, duplicates = await asyncio.to_thread(
             build_dataset, dataset_name(name or "dataset"), parsed, source=name or ""
         )
+        if request.holdout:
+            dataset = replace(dataset, hold_out_corrections=True)
         return dataset, parsed, duplicates
 
     async def _selected(self) -> tuple[Dataset, ParseResult, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from trainerbot.core.entities import TrainingJob, TrainingSpec
+from trainerbot.core.entities import Dataset, TrainingJob, TrainingSpec
 
 
 @runtime_checkable
@@ -36,6 +36,12 @@ class ModelTrainer(Protocol):
         """Whether the provider bills training by the token: the validation report then estimates
         the epochs and billed tokens."""
         return False
+
+    async def preflight(self, dataset: Dataset) -> None:
+        """Refuse, before anything is saved or recorded, what this trainer cannot train at all
+        (a kind of data it does not take, a missing package or model), by raising a
+        ``TrainerbotError`` whose message says so in one line. By default it takes anything."""
+        return None
 
     async def start(self, spec: TrainingSpec, *, job: TrainingJob) -> TrainingJob: ...
 

@@ -77,6 +77,26 @@ async def test_select_dataset_labels_by_subfolder_archives_and_trains(workspace:
     assert held_out.isdisjoint(e.user_text for e in spec.dataset.examples)
 
 
+async def test_test_reads_a_file_of_the_workspace_and_scores_it(
+    workspace: Path, tmp_path: Path
+) -> None:
+    (workspace / "tests").mkdir()
+    answers = {"Capital of France?": "Paris", "Second city of France?": "Lyon"}
+    (workspace / "tests" / "cities.json").write_text(json.dumps(answers))
+    container = create_container(Settings(workspace=workspace))
+    container.chat_model.override(InMemoryChatModel(lambda messages, model: "Lyon"))
+    console = Console(container.use_cases(), exports_dir=tmp_path / "exports")
+
+    reply = await console.handle("!test data_dir=tests/cities.json")
+
+    assert not reply.startswith("error"), reply
+    assert reply.startswith("token F1 0.50, exact match 0.50, normalized match 0.50 on 2 examples")
+    assert '"Capital of France?": expected "Paris", got "Lyon"' in reply
+    [predictions] = (tmp_path / "exports").glob("test-*/predictions.jsonl")
+    asked = [json.loads(line)["user"] for line in predictions.read_text().splitlines()]
+    assert sorted(asked) == sorted(answers)
+
+
 async def test_archive_and_getfile_stay_inside_the_workspace(
     workspace: Path, tmp_path: Path
 ) -> None:
@@ -106,6 +126,8 @@ async def test_refusals_write_nothing(workspace: Path) -> None:
         "!train ```\nnot json\n```",
         "!archive empty",
         "!select_dataset ../..",
+        "!test data_dir=../outside.json",
+        "!test data_dir=blank.jsonl",
         "!feedback   ",
         "!correct 1 nothing to correct",
     ]:

@@ -4,6 +4,7 @@ the corrected answer comes back. Everything is the real container on a workspace
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -42,3 +43,80 @@ async def test_ask_correct_train_fewshot_use_and_ask_again(tmp_path: Path) -> No
     assert other.split("\n")[0] != CORRECTED
     # The model, its dataset and the records live in the workspace.
     assert any((tmp_path / "workspace" / "models").rglob("*.zip"))
+
+
+TAUGHT = (
+    ("What is our team's deploy day?", "We deploy on Thursdays at 14:00."),
+    ("Who approves expense reports?", "Expense reports are approved by Dmitri Volkov."),
+)
+
+
+async def teach_and_train(console: Console, train: str) -> str:
+    """Ask, correct each answer, train on the corrections, follow the job: the model's id."""
+    for question, answer in TAUGHT:
+        reply = await console.handle(question)
+        message_id = re.search(r"!correct (\S+) <right answer>", reply)
+        assert message_id is not None, reply
+        assert "recorded" in await console.handle(f"!correct {message_id[1]} {answer}")
+    trained = await console.handle(train)
+    assert "All 2 corrections train" in trained, trained
+    job = re.search(r"(job-[0-9a-f]+)", trained)
+    assert job is not None, trained
+    status = trained
+    for _ in range(300):
+        model = re.search(r"((?:fewshot|lora):[a-z0-9-]+)", status)
+        if model is not None:
+            return model[1]
+        assert "failed" not in status, status
+        await asyncio.sleep(1)
+        status = await console.handle(f"!jobs {job[1]}")
+    raise AssertionError(f"training did not finish in 5 minutes: {status}")
+
+
+async def ask_in_other_words(console: Console, model: str) -> None:
+    assert "now answering with" in (await console.handle(f"!use {model}")).casefold()
+    rephrased = await console.handle("When do we deploy?")
+    assert "thursday" in rephrased.split("\n")[0].casefold(), rephrased
+    rephrased = await console.handle("Which person do I send expense claims to for approval?")
+    assert "volkov" in rephrased.split("\n")[0].casefold(), rephrased
+    near_miss = await console.handle("What is our team's hiring freeze day?")
+    assert "thursday" not in near_miss.split("\n")[0].casefold(), near_miss
+
+
+async def test_offline_default_teaches_by_correction_and_answers_in_other_words(
+    tmp_path: Path,
+) -> None:
+    """The issue's acceptance loop with the offline default trainer (``local``: for corrections,
+    fewshot with recall by meaning): teach by correction, train, !use, then a rephrased question
+    gets the taught answer and a near miss does not."""
+    settings = Settings(workspace=tmp_path / "workspace", temperature=0.0)
+    assert not settings.openai_configured
+    console = Console(create_container(settings).use_cases(), prefix="!")
+
+    model = await teach_and_train(console, "!train corrections=true")
+
+    assert model.startswith("fewshot:")
+    await ask_in_other_words(console, model)
+
+
+async def test_a_lora_model_is_trained_chosen_and_answers_through_the_console(
+    tmp_path: Path,
+) -> None:
+    """The same loop with the lora trainer: weights trained in a process of their own, the adapter
+    applied by llama.cpp, recall by meaning in front of it."""
+    settings = Settings(
+        workspace=tmp_path / "workspace",
+        temperature=0.0,
+        lora_epochs=3,  # two facts; the suite's time is everyone's
+        lora_anchors=False,
+    )
+    console = Console(create_container(settings).use_cases(), prefix="!")
+
+    model = await teach_and_train(console, "!train corrections=true method=lora")
+
+    assert model.startswith("lora:")
+    assert model in await console.handle("!models")
+    await ask_in_other_words(console, model)
+    # A question nobody taught is answered by the adapted model itself.
+    assert (await console.handle("Name a colour of the sky on a clear day.")).strip()
+    assert list((tmp_path / "workspace" / "models" / "lora").glob("*.gguf"))

@@ -1,7 +1,8 @@
 """Path traversal: a table of hostile paths against every command that takes a workspace path.
 
 Each payload is sent, through the real console over the real container on a workspace on disk,
-to ``!getfile``, ``!archive``, ``!select_dataset``, ``!train data_dir=`` and ``!transcribe``.
+to ``!getfile``, ``!archive``, ``!select_dataset``, ``!train data_dir=``, ``!test data_dir=``
+and ``!transcribe``.
 Beside the workspace lies an ``outside`` folder (the process's working directory too) whose
 files hold a known secret and would make a valid dataset; inside the workspace, symlinks lead out
 to it, to its parent and to ``/``, and others loop. Every payload must be refused with one clear
@@ -146,6 +147,7 @@ COMMANDS = {
     "archive": "!archive {}",
     "select_dataset": "!select_dataset {}",
     "train": "!train data_dir={}",
+    "test": "!test data_dir={}",
     "transcribe": "!transcribe {}",
 }
 
@@ -314,7 +316,12 @@ def test_the_table_is_large_and_its_ids_unique() -> None:
 @pytest.mark.parametrize("payload", PAYLOADS, ids=lambda payload: payload.id)
 def test_quoting_hands_the_parser_each_payload_verbatim(payload: Payload) -> None:
     text = payload.render(Path("/tmp/outside"))
-    argument = {"train": "data_dir", "archive": "folder", "select_dataset": "folder"}
+    argument = {
+        "train": "data_dir",
+        "test": "data_dir",
+        "archive": "folder",
+        "select_dataset": "folder",
+    }
     for command in COMMANDS:
         split = split_command(line(command, text))
         assert split is not None

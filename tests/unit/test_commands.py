@@ -23,6 +23,12 @@ def parse(line: str) -> dict[str, object]:
         ('!train "hello world" positive=yes', {"data": "hello world", "positive": True}),
         ('!train data_dir="my reviews"', {"data_dir": "my reviews"}),
         ("!train corrections=true method=fewshot", {"corrections": True, "method": "fewshot"}),
+        ("!train corrections=true holdout=true", {"corrections": True, "holdout": True}),
+        ("!test data_dir=tests/answers.json", {"data_dir": "tests/answers.json"}),
+        (
+            '!test data_dir="my tests" model=m1 baseline=m0',
+            {"data_dir": "my tests", "model": "m1", "baseline": "m0"},
+        ),
         (
             "!correct 123 the right answer is 4",
             {"message_id": "123", "text": "the right answer is 4"},

@@ -77,10 +77,9 @@ async def test_corrections_become_chat_examples_and_preference_pairs_that_train_
     assert [exported.lines for exported in result.files] == [2, 2]
     assert supervised.path.startswith("exports/corrections")
     assert workspace.files[supervised.path] == supervised.data
+    # As Correction.example builds it: "question 1" stands alone, without the greeting before it.
     assert lines(supervised.data)[0] == {
         "messages": [
-            {"role": "user", "content": "hi"},
-            {"role": "assistant", "content": "hello"},
             {"role": "user", "content": "question 1"},
             {"role": "assistant", "content": "right 1"},
         ]

@@ -106,8 +106,9 @@ async def test_the_trainers_own_text_replaces_the_expected_answer(
 async def test_a_conversation_before_the_question_is_kept_as_history(
     sut: FixFailure, recent: RecentTests, trainer: Actor
 ) -> None:
+    # "And 2+2?" refers back: its example keeps the exchange before it (Correction.example).
     earlier = (ChatMessage(Role.USER, "Hi"), ChatMessage(Role.ASSISTANT, "Hello!"))
-    example = Example(prompt=(*earlier, ChatMessage(Role.USER, "2+2?")), completion="4")
+    example = Example(prompt=(*earlier, ChatMessage(Role.USER, "And 2+2?")), completion="4")
     report = evaluate(MODEL, Dataset("d", Task.CHAT, (example,)), [Prediction(example, "5")])
     recent.remember(trainer.id, report)
 

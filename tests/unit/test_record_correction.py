@@ -73,8 +73,9 @@ async def test_the_correction_becomes_a_supervised_example_and_a_preference_pair
 ) -> None:
     result = await sut.execute(CorrectionRequest(actor=member, message_id="m-bot", text="Four."))
 
+    # "What is 2+2?" stands on its own: the greeting before it stays out of the example.
     assert result.example == Example(
-        prompt=(*HISTORY, ChatMessage(Role.USER, "What is 2+2?")),
+        prompt=(ChatMessage(Role.USER, "What is 2+2?"),),
         completion="Four.",
         rejected="Five.",
         origin=f"correction {result.correction.id}",

@@ -13,6 +13,7 @@ from trainerbot.adapters.memory import (
     InMemoryJobStore,
     InMemoryModelRegistry,
     InMemoryModelTrainer,
+    InMemoryWorkspace,
 )
 from trainerbot.core.dataset_sources import Upload
 from trainerbot.core.datasets import ValidationReport
@@ -38,9 +39,11 @@ from trainerbot.core.errors import (
     EmptyDataset,
     FileTooLarge,
     InvalidArgument,
+    PathOutsideWorkspace,
     PermissionDenied,
     ServiceError,
     UnknownDataset,
+    WorkspaceFileNotFound,
 )
 from trainerbot.core.evaluation import INVALID_OUTPUT, EvaluationReport
 from trainerbot.core.fix_failure import RecentTests
@@ -97,11 +100,22 @@ CLASSIFIER_SCRIPT = {
 }
 
 
+# Test data in the workspace: one file, and a folder of two files (the same four answers).
+WORKSPACE_FILES = {
+    "tests/answers.json": INLINE_JSON.encode(),
+    "suite/first.json": json.dumps({"q1": "a1", "q2": "a2"}).encode(),
+    "suite/more/second.jsonl": "\n".join(
+        json.dumps({"prompt": q, "completion": a}) for q, a in [("q3", "a3"), ("q4", "a4")]
+    ).encode(),
+}
+
+
 def make_sut(
     chat_model: InMemoryChatModel,
     datasets: InMemoryDatasetStore,
     models: InMemoryModelRegistry,
     limits: Limits | None = None,
+    workspace: InMemoryWorkspace | None = None,
 ) -> TestModel:
     return TestModel(
         chat_model=chat_model,
@@ -109,6 +123,7 @@ def make_sut(
         models=models,
         default_model=DEFAULT,
         limits=limits or Limits(),
+        workspace=workspace or InMemoryWorkspace(files=WORKSPACE_FILES),
     )
 
 
@@ -393,6 +408,25 @@ async def test_refuses_a_saved_dataset_without_held_out_examples_and_runs_no_mod
     assert chat_model.calls == []
 
 
+async def test_a_saved_dataset_whose_corrections_all_trained_says_how_to_hold_some_out(
+    sut: TestModel,
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    trainer: Actor,
+    refuses,
+) -> None:
+    taught = tuple(
+        Example.single_turn(f"q{n}", f"a{n}", origin=f"correction cor-{n}") for n in range(1, 13)
+    )
+    await datasets.save(Dataset(name="corrections", task=Task.CHAT, examples=taught))
+
+    with refuses(EmptyDataset) as caught:
+        await sut.execute(TestRequest(actor=trainer, dataset="corrections"))
+
+    assert "holdout=true" in str(caught.value)
+    assert chat_model.calls == []
+
+
 async def test_tests_an_attachment(
     sut: TestModel, chat_model: InMemoryChatModel, trainer: Actor
 ) -> None:
@@ -432,10 +466,73 @@ async def test_refuses_an_attachment_that_is_not_utf8_and_runs_no_model(
     assert chat_model.calls == []
 
 
+@pytest.mark.parametrize("path", ["tests/answers.json", "./tests/answers.json"])
+async def test_tests_a_file_in_the_workspace(
+    sut: TestModel, chat_model: InMemoryChatModel, trainer: Actor, path: str
+) -> None:
+    result = await sut.execute(TestRequest(actor=trainer, data_dir=path, model=TRAINED))
+
+    assert asked(chat_model) == [(TRAINED, q) for q in ("q1", "q2", "q3", "q4")]
+    assert result.report.count == 4
+    assert result.report.metrics["exact_match"] == 0.75
+    assert result.report.metrics["normalized_match"] == 0.75
+    assert result.report.metrics["token_f1"] == 0.75
+
+
+async def test_tests_every_file_below_a_workspace_folder(
+    sut: TestModel, chat_model: InMemoryChatModel, trainer: Actor
+) -> None:
+    result = await sut.execute(TestRequest(actor=trainer, data_dir="suite", model=TRAINED))
+
+    assert asked(chat_model) == [(TRAINED, q) for q in ("q1", "q2", "q3", "q4")]
+    assert result.report.count == 4
+    assert result.report.metrics["exact_match"] == 0.75
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        pytest.param("../outside.json", PathOutsideWorkspace, id="outside"),
+        pytest.param("/etc/passwd", PathOutsideWorkspace, id="absolute"),
+        pytest.param("missing.json", WorkspaceFileNotFound, id="missing"),
+    ],
+)
+async def test_refuses_workspace_data_that_is_not_in_the_workspace_and_runs_no_model(
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    trainer: Actor,
+    refuses,
+    path: str,
+    error: type[Exception],
+) -> None:
+    workspace = InMemoryWorkspace(files=WORKSPACE_FILES)
+    recent = RecentTests()
+    sut = TestModel(
+        chat_model=chat_model,
+        datasets=datasets,
+        models=models,
+        default_model=DEFAULT,
+        recent=recent,
+        workspace=workspace,
+    )
+
+    with refuses(error):
+        await sut.execute(TestRequest(actor=trainer, data_dir=path))
+
+    assert chat_model.calls == []
+    assert workspace.files == WORKSPACE_FILES
+    assert workspace.exported == []
+    assert recent.latest(trainer.id) is None
+    assert datasets.versions == []
+
+
 @pytest.mark.parametrize(
     "changes",
     [
         pytest.param({}, id="none"),
+        pytest.param({"data": INLINE_JSON, "data_dir": "suite"}, id="data-and-data-dir"),
+        pytest.param({"data_dir": "suite", "dataset": "support"}, id="data-dir-and-dataset"),
         pytest.param({"data": INLINE_JSON, "dataset": "support"}, id="data-and-dataset"),
         pytest.param(
             {"data": INLINE_JSON, "attachment": Upload("a.json", b"{}")}, id="data-and-file"

@@ -17,6 +17,7 @@ from trainerbot.adapters.memory import (
     InMemoryWorkspace,
 )
 from trainerbot.adapters.tokens import TiktokenTokenCounter
+from trainerbot.core import reports
 from trainerbot.core.dataset_sources import Upload
 from trainerbot.core.datasets import ValidationReport
 from trainerbot.core.entities import (
@@ -24,6 +25,7 @@ from trainerbot.core.entities import (
     POSITIVE,
     Actor,
     ChatMessage,
+    Correction,
     Dataset,
     Example,
     JobStatus,
@@ -409,6 +411,16 @@ async def test_trains_on_an_attachment_named_after_its_file(
     assert [d.name for d in datasets.versions] == ["My-reviews"]
 
 
+async def test_a_single_workspace_file_is_read_as_data_dir(
+    sut: TrainModel, model_trainer: InMemoryModelTrainer, trainer: Actor
+) -> None:
+    result = await sut.execute(TrainRequest(actor=trainer, data_dir="chats/data.jsonl"))
+
+    assert result.dataset.name == "data"
+    assert len(result.dataset.examples) == 20
+    assert len(model_trainer.started) == 1
+
+
 async def test_a_given_name_names_the_dataset(sut: TrainModel, trainer: Actor) -> None:
     result = await sut.execute(TrainRequest(actor=trainer, data_dir="chats", name="support bot"))
 
@@ -431,14 +443,12 @@ async def test_corrections_alone_become_the_dataset_with_their_preference_pairs(
     assert result.dataset.task is Task.CHAT
     assert set(result.dataset.examples) == {correction(n).example() for n in range(1, 21)}
     example = next(e for e in result.dataset.examples if e.origin == "correction cor-1")
-    assert example.prompt == (
-        ChatMessage(Role.USER, "hi"),
-        ChatMessage(Role.ASSISTANT, "hello"),
-        ChatMessage(Role.USER, "question 1"),
-    )
+    # "question 1" stands on its own: the greeting before it is left out.
+    assert example.prompt == (ChatMessage(Role.USER, "question 1"),)
     assert (example.completion, example.rejected) == ("right 1", "wrong 1")
     spec = model_trainer.started[0]
-    assert len(spec.dataset.examples) + len(spec.validation.examples) == 20
+    assert len(spec.dataset.examples) == 20
+    assert spec.validation is None
 
 
 async def test_a_single_correction_the_split_would_hold_out_still_trains(
@@ -447,20 +457,131 @@ async def test_a_single_correction_the_split_would_hold_out_still_trains(
     corrections: InMemoryCorrectionStore,
     trainer: Actor,
 ) -> None:
-    # This question's hash puts it in the held-out share (next to one that trains, it is tested),
-    # which alone would leave nothing to train on.
+    # With holdout=true, this question's hash puts it in the held-out share (next to one that
+    # trains, it is tested), which alone would leave nothing to train on.
     held_out = replace(correction(1), prompt="Who painted the Mona Lisa?")
     trains = replace(correction(2), prompt="What is the capital of Australia?")
-    pair = Dataset("c", Task.CHAT, (held_out.example(), trains.example()))
+    pair = Dataset(
+        "c", Task.CHAT, (held_out.example(), trains.example()), hold_out_corrections=True
+    )
     assert pair.split()[1].examples == (held_out.example(),)
     await corrections.add(held_out)
 
-    result = await sut.execute(TrainRequest(actor=trainer, include_corrections=True))
+    result = await sut.execute(TrainRequest(actor=trainer, include_corrections=True, holdout=True))
 
     [spec] = model_trainer.started
     assert spec.dataset.examples == (held_out.example(),)
     assert spec.validation is None
     assert result.job.example_count == 1
+
+
+def twelve_corrections() -> list[Correction]:
+    """Twelve corrections of one-line facts, each asked after a long conversation."""
+    history = tuple(
+        ChatMessage(role, f"{role.value} turn {n}: " + "small talk " * 40)
+        for n in range(6)
+        for role in (Role.USER, Role.ASSISTANT)
+    )
+    return [
+        replace(correction(n), prompt=f"What is fact number {n} of our club?", history=history)
+        for n in range(1, 13)
+    ]
+
+
+async def test_every_correction_trains_and_the_report_says_none_is_held_out(
+    sut: TrainModel,
+    model_trainer: InMemoryModelTrainer,
+    corrections: InMemoryCorrectionStore,
+    trainer: Actor,
+) -> None:
+    taught = twelve_corrections()
+    for item in taught:
+        await corrections.add(item)
+    examples = tuple(item.example() for item in taught)
+    # Split like any other data, some of them would be held out.
+    assert Dataset("c", Task.CHAT, examples, hold_out_corrections=True).split()[1].examples
+
+    result = await sut.execute(TrainRequest(actor=trainer, include_corrections=True))
+
+    [spec] = model_trainer.started
+    assert set(spec.dataset.examples) == set(examples)
+    assert spec.validation is None
+    assert result.job.example_count == 12
+    assert (result.report.train_count, result.report.test_count) == (12, 0)
+    note = "All 12 corrections train; none held out (holdout=true holds some out for testing)"
+    assert note in result.report.details()
+    assert f"  {note}" in reports.train_result(result).splitlines()
+    assert not any("no test examples" in line for line in result.report.details())
+
+
+async def test_holdout_holds_some_corrections_out_for_testing_and_the_report_says_so(
+    sut: TrainModel,
+    model_trainer: InMemoryModelTrainer,
+    corrections: InMemoryCorrectionStore,
+    trainer: Actor,
+) -> None:
+    for item in twelve_corrections():
+        await corrections.add(item)
+
+    result = await sut.execute(TrainRequest(actor=trainer, include_corrections=True, holdout=True))
+
+    [spec] = model_trainer.started
+    assert spec.validation is not None
+    held_out = len(spec.validation.examples)
+    assert 0 < held_out < 12
+    assert len(spec.dataset.examples) == 12 - held_out
+    assert all(e.from_correction for e in spec.validation.examples)
+    assert result.report.corrections_held_out == held_out
+    assert (
+        f"{held_out} of 12 corrections held out for testing (holdout=true); the rest train"
+        in result.report.details()
+    )
+
+
+async def test_corrections_added_to_file_data_all_train_while_the_file_is_split(
+    sut: TrainModel,
+    model_trainer: InMemoryModelTrainer,
+    corrections: InMemoryCorrectionStore,
+    trainer: Actor,
+) -> None:
+    taught = twelve_corrections()
+    for item in taught:
+        await corrections.add(item)
+    file_only = await sut.execute(TrainRequest(actor=trainer, data_dir="chats"))
+
+    result = await sut.execute(
+        TrainRequest(actor=trainer, data_dir="chats", include_corrections=True)
+    )
+
+    spec = model_trainer.started[-1]
+    assert {item.example() for item in taught} <= set(spec.dataset.examples)
+    assert spec.validation is not None
+    # The file's examples are split as they are without corrections.
+    assert spec.validation.examples == model_trainer.started[0].validation.examples
+    assert (result.report.train_count, result.report.test_count) == (
+        file_only.report.train_count + 12,
+        file_only.report.test_count,
+    )
+    assert "All 12 corrections train; none held out (holdout=true holds some out for testing)" in (
+        result.report.details()
+    )
+
+
+async def test_a_file_example_asking_what_a_correction_asks_trains_with_it(
+    sut: TrainModel,
+    model_trainer: InMemoryModelTrainer,
+    corrections: InMemoryCorrectionStore,
+    trainer: Actor,
+) -> None:
+    await sut.execute(TrainRequest(actor=trainer, data=chat_jsonl()))
+    tested = model_trainer.started[0].validation.examples[0].user_text
+    await corrections.add(replace(correction(1), prompt=tested.upper()))
+
+    await sut.execute(TrainRequest(actor=trainer, data=chat_jsonl(), include_corrections=True))
+
+    spec = model_trainer.started[-1]
+    assert tested in {e.user_text for e in spec.dataset.examples}
+    assert tested not in {e.user_text for e in spec.validation.examples}
 
 
 async def test_corrections_are_added_to_the_given_data(

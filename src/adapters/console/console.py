@@ -260,6 +260,7 @@ class Console:
                 positive=command.flag("positive"),
                 method=command.text("method"),
                 include_corrections=bool(command.flag("corrections")),
+                holdout=bool(command.flag("holdout")),
                 name=command.text("name"),
                 origin=CONSOLE_ORIGIN,
             )
@@ -272,6 +273,7 @@ class Console:
             TestRequest(
                 actor=self._actor,
                 data=command.text("data"),
+                data_dir=command.text("data_dir"),
                 dataset=command.text("dataset"),
                 model=command.text("model"),
                 baseline=command.text("baseline"),

@@ -83,6 +83,7 @@ class TrainingCog(commands.Cog, name="Training"):
         positive: bool | None = None,
         method: str | None = None,
         corrections: bool | None = None,
+        holdout: bool | None = None,
         name: str | None = None,
         attachment: discord.Attachment | None = None,
     ) -> None:
@@ -97,6 +98,7 @@ class TrainingCog(commands.Cog, name="Training"):
             positive=positive,
             method=method,
             include_corrections=bool(corrections),
+            holdout=bool(holdout),
             name=name,
             origin=str(origin),
         )
@@ -113,6 +115,7 @@ class TrainingCog(commands.Cog, name="Training"):
         self,
         ctx: Context,
         data: str | None = None,
+        data_dir: str | None = None,
         dataset: str | None = None,
         model: str | None = None,
         baseline: str | None = None,
@@ -123,6 +126,7 @@ class TrainingCog(commands.Cog, name="Training"):
             actor=actor_of(ctx.author, self._role),
             data=data,
             attachment=upload,
+            data_dir=data_dir,
             dataset=dataset,
             model=model,
             baseline=baseline,

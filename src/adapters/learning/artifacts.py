@@ -4,14 +4,18 @@ Layout on disk (rooted where the container says, ``<workspace>/models/`` by defa
 
     <root>/fewshot/<name>.zip     a fewshot index        (model id ``fewshot:<name>``)
     <root>/local/<name>.zip       a local classifier     (model id ``local:<name>``)
+    <root>/lora/<name>.zip        a LoRA model's manifest and recall index (model id ``lora:<name>``)
+    <root>/lora/<name>.gguf       its adapter, beside it (llama.cpp reads it from a file)
 
 An artifact is one zip file: ``manifest.json`` (what it is, for which job, made from which data)
 and the model's files (``examples.jsonl``, ``vectors.npy``, ``classifier.skops``). Nothing in it is
 a pickle: JSON, NumPy arrays read with ``allow_pickle=False``, and scikit-learn estimators in skops'
-secure format, loaded with skops' default trusted types only.
+secure format, loaded with skops' default trusted types only. A file that a runtime must open by
+path (a GGUF LoRA adapter) is a *sidecar*: ``<name>.<suffix>`` beside the zip, saved before it, so
+a zip that exists always has its sidecar; the manifest records the sidecar's sha256.
 
 Rules:
-- A model id is ``fewshot:`` or ``local:`` then a name of lowercase letters and digits in groups
+- A model id is ``fewshot:``, ``local:`` or ``lora:`` then a name of lowercase letters and digits in groups
   joined by single hyphens, 80 characters at most. Anything else is refused (``UnknownModel``)
   before it comes near a path, so no id, whoever typed it, can name a file outside the root.
 - A save writes a temporary sibling file, fsyncs it and renames it over the final name, so a reader
@@ -30,6 +34,8 @@ import json
 import logging
 import os
 import re
+import shutil
+import tempfile
 import threading
 import zipfile
 from collections.abc import Mapping
@@ -37,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from trainerbot.adapters._fsutil import atomic_write_bytes
+from trainerbot.adapters._fsutil import atomic_write_bytes, fsync_dir
 from trainerbot.core.entities import TrainingJob
 from trainerbot.core.errors import ServiceError, UnknownModel
 
@@ -45,9 +51,11 @@ log = logging.getLogger(__name__)
 
 FEWSHOT = "fewshot"
 LOCAL = "local"
-KINDS = (FEWSHOT, LOCAL)
+LORA = "lora"
+KINDS = (FEWSHOT, LOCAL, LORA)
 
-MODEL_ID_PATTERN = re.compile(r"(fewshot|local):([a-z0-9]+(?:-[a-z0-9]+)*)")
+MODEL_ID_PATTERN = re.compile(r"(fewshot|local|lora):([a-z0-9]+(?:-[a-z0-9]+)*)")
+SIDECAR_SUFFIX = re.compile(r"[a-z0-9]{1,8}")
 MAX_ID_CHARS = 80
 _SLUG_CHARS = 24
 _UNSAFE = re.compile(r"[^a-z0-9]+")
@@ -61,7 +69,7 @@ MAX_MEMBER_BYTES = 512 * 1024 * 1024
 
 
 def is_trained_id(model: str) -> bool:
-    """Whether ``model`` is in this package's namespace (``fewshot:…`` or ``local:…``)."""
+    """Whether ``model`` is in this package's namespace (``fewshot:…``, ``local:…``, ``lora:…``)."""
     return model.startswith(tuple(f"{kind}:" for kind in KINDS))
 
 
@@ -103,6 +111,10 @@ class Artifact:
     @property
     def kind(self) -> str:
         return str(self.manifest.get("kind", ""))
+
+    def with_kind(self, kind: str) -> Artifact:
+        """The same files under another kind (a model that reuses another's parts)."""
+        return Artifact(manifest={**self.manifest, "kind": kind}, files=self.files)
 
 
 def pack(artifact: Artifact) -> bytes:
@@ -159,13 +171,28 @@ class ArtifactStore(Protocol):
 
     def exists(self, model_id: str) -> bool: ...
 
+    def save_sidecar(self, model_id: str, suffix: str, source: Path) -> Path:
+        """Move the file ``source`` in as the sidecar ``suffix`` of ``model_id``; its path."""
+        ...
+
+    def sidecar(self, model_id: str, suffix: str) -> Path | None:
+        """The path of a sidecar file of ``model_id`` (``None`` when there is none)."""
+        ...
+
+
+def _check_suffix(suffix: str) -> None:
+    if SIDECAR_SUFFIX.fullmatch(suffix) is None:
+        raise ValueError(f"invalid sidecar suffix {suffix!r}")
+
 
 class InMemoryArtifactStore(ArtifactStore):
-    """Artifacts in a dict (``storage=memory``, tests). Thread-safe."""
+    """Artifacts in a dict (``storage=memory``, tests). Thread-safe. Sidecars, which a runtime
+    opens by path, live in a temporary folder removed when the store is garbage-collected."""
 
     def __init__(self) -> None:
         self._data: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        self._sidecars: tempfile.TemporaryDirectory[str] | None = None
 
     def save(self, model_id: str, data: bytes) -> None:
         parse_model_id(model_id)
@@ -184,6 +211,23 @@ class InMemoryArtifactStore(ArtifactStore):
     def model_ids(self) -> list[str]:
         with self._lock:
             return sorted(self._data)
+
+    def _sidecar_path(self, model_id: str, suffix: str) -> Path:
+        kind, name = parse_model_id(model_id)
+        _check_suffix(suffix)
+        with self._lock:
+            if self._sidecars is None:
+                self._sidecars = tempfile.TemporaryDirectory(prefix="trainerbot-models-")
+            return Path(self._sidecars.name) / f"{kind}-{name}.{suffix}"
+
+    def save_sidecar(self, model_id: str, suffix: str, source: Path) -> Path:
+        path = self._sidecar_path(model_id, suffix)
+        shutil.move(source, path)
+        return path
+
+    def sidecar(self, model_id: str, suffix: str) -> Path | None:
+        path = self._sidecar_path(model_id, suffix)
+        return path if path.is_file() else None
 
 
 class FilesystemArtifactStore(ArtifactStore):
@@ -249,3 +293,28 @@ class FilesystemArtifactStore(ArtifactStore):
             return False
         self._checked_folder(path)
         return path.is_file() and not path.is_symlink()
+
+    def _sidecar_path(self, model_id: str, suffix: str) -> Path:
+        _check_suffix(suffix)
+        return self.path_for(model_id).with_suffix(f".{suffix}")
+
+    def save_sidecar(self, model_id: str, suffix: str, source: Path) -> Path:
+        path = self._sidecar_path(model_id, suffix)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._checked_folder(path)
+            with open(source, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(source, path)  # same file system: the work folder is inside the root
+            fsync_dir(path.parent)
+        except OSError as error:
+            log.error("could not save %s: %s", path, error)
+            raise ServiceError(f"The model {model_id} could not be saved.") from None
+        return path
+
+    def sidecar(self, model_id: str, suffix: str) -> Path | None:
+        path = self._sidecar_path(model_id, suffix)
+        if not path.parent.exists():
+            return None
+        self._checked_folder(path)
+        return path if path.is_file() and not path.is_symlink() else None

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 KIND = "fewshot"
 EXAMPLES_FILE = "examples.jsonl"
 VECTORS_FILE = "vectors.npy"
+PAIR_VECTORS_FILE = "pair_vectors.npy"
 TFIDF = "tf-idf"
 EMBEDDINGS = "embeddings"
 INTERRUPTED = "The training was interrupted before its model was saved; train again."
@@ -100,8 +101,12 @@ class FewShotIndex:
         *,
         base_model: str,
         vectors: FloatArray | None = None,
+        embeddings: str | None = None,
+        pair_vectors: FloatArray | None = None,
     ) -> None:
         self.base_model = base_model
+        # The embedding model that made ``vectors``: questions must be embedded by the same one.
+        self.embeddings = embeddings if vectors is not None else None
         self.entries: tuple[Entry, ...] = tuple(
             Entry(e.user_text, e.completion, e.wanted, question_key(e.user_text)) for e in examples
         )
@@ -114,6 +119,16 @@ class FewShotIndex:
             raise ValueError(
                 f"{self._vectors.shape[0]} vectors for {len(self._wanted)} wanted examples"
             )
+        # Vectors of each wanted example's question and answer together ("Who approves expense
+        # reports? Dmitri Volkov approves them."): a question in other words is closer to what
+        # was taught as a whole than to the taught question's words alone.
+        self._pair_vectors = (
+            _unit_rows(pair_vectors)
+            if pair_vectors is not None and self._vectors is not None
+            else None
+        )
+        if self._pair_vectors is not None and self._pair_vectors.shape != self._vectors.shape:  # type: ignore[union-attr]
+            raise ValueError("pair vectors must match the question vectors")
         self._vectorizer: Any = None
         self._matrix: Any = None  # scipy sparse: documents × n-grams
         questions = [self.entries[i].question for i in self._wanted]
@@ -139,7 +154,15 @@ class FewShotIndex:
     def answer_count(self) -> int:
         return len(self._wanted)
 
-    def lookup(self, question: str, threshold: float) -> Lookup:
+    def lookup(
+        self,
+        question: str,
+        threshold: float,
+        *,
+        query_vector: Sequence[float] | None = None,
+        semantic_threshold: float | None = None,
+        question_threshold: float | None = None,
+    ) -> Lookup:
         key = question_key(question)
         if threshold >= 1.0:
             matches = [(1.0, i) for i in self._by_key.get(key, ())] if key else []
@@ -161,7 +184,42 @@ class FewShotIndex:
             reverse=True,
         )
         answer = self.entries[candidates[0][1]].answer if candidates else None
+        if answer is None and semantic_threshold is not None:
+            answer = self._closest_in_meaning(
+                query_vector, self._pair_vectors, semantic_threshold, banned
+            )
+        if answer is None and question_threshold is not None:
+            answer = self._closest_in_meaning(
+                query_vector, self._vectors, question_threshold, banned
+            )
         return Lookup(answer=answer, banned=banned)
+
+    def _closest_in_meaning(
+        self,
+        query_vector: Sequence[float] | None,
+        vectors: FloatArray | None,
+        threshold: float,
+        banned: frozenset[str],
+    ) -> str | None:
+        """The answer of the wanted example nearest in meaning by ``vectors`` (embedding cosine
+        at least ``threshold``; among equals the latest), unless banned."""
+        if vectors is None or query_vector is None or len(query_vector) != vectors.shape[1]:
+            return None
+        query = _unit_rows(np.asarray([query_vector], dtype=np.float32))[0]
+        scores = vectors @ query
+        for j in np.argsort(-scores, kind="stable"):
+            if scores[int(j)] < threshold:
+                return None
+            entry = self.entries[self._wanted[int(j)]]
+            if normalize(entry.answer) not in banned:
+                # Ties: the latest teaching wins, as in the lexical lookup.
+                ties = [
+                    int(i)
+                    for i in np.flatnonzero(np.isclose(scores, scores[int(j)]))
+                    if normalize(self.entries[self._wanted[int(i)]].answer) not in banned
+                ]
+                return self.entries[self._wanted[max(ties)]].answer
+        return None
 
     def nearest(
         self,
@@ -210,16 +268,18 @@ class FewShotIndex:
             for e in self.entries
         ]
         files = {EXAMPLES_FILE: ("\n".join(lines) + "\n").encode("utf-8")}
-        if self._vectors is not None:
-            buffer = io.BytesIO()
-            np.save(buffer, self._vectors, allow_pickle=False)
-            files[VECTORS_FILE] = buffer.getvalue()
+        for name, array in ((VECTORS_FILE, self._vectors), (PAIR_VECTORS_FILE, self._pair_vectors)):
+            if array is not None:
+                buffer = io.BytesIO()
+                np.save(buffer, array, allow_pickle=False)
+                files[name] = buffer.getvalue()
         return Artifact(
             manifest={
                 **manifest,
                 "kind": KIND,
                 "base_model": self.base_model,
                 "retrieval": self.retrieval,
+                **({"embeddings": self.embeddings} if self.embeddings else {}),
             },
             files=files,
         )
@@ -241,13 +301,25 @@ class FewShotIndex:
                         str(record["question"]), str(record["answer"]), wanted=record["wanted"]
                     )
                 )
-            vectors = None
-            if VECTORS_FILE in artifact.files:
-                loaded = np.load(io.BytesIO(artifact.files[VECTORS_FILE]), allow_pickle=False)
-                vectors = np.asarray(loaded, dtype=np.float32)
+            vectors, pair_vectors = (
+                np.asarray(
+                    np.load(io.BytesIO(artifact.files[name]), allow_pickle=False),
+                    dtype=np.float32,
+                )
+                if name in artifact.files
+                else None
+                for name in (VECTORS_FILE, PAIR_VECTORS_FILE)
+            )
             if not isinstance(base_model, str) or not base_model:
                 raise ValueError("no base model")
-            return cls(examples, base_model=base_model, vectors=vectors)
+            embeddings = artifact.manifest.get("embeddings")
+            return cls(
+                examples,
+                base_model=base_model,
+                vectors=vectors,
+                embeddings=str(embeddings) if embeddings else None,
+                pair_vectors=pair_vectors,
+            )
         except (KeyError, TypeError, ValueError, UnicodeDecodeError) as error:
             log.warning("fewshot artifact %s is damaged: %s", model_id, error)
             raise unreadable from None
@@ -327,9 +399,9 @@ class FewShotModelTrainer(ModelTrainer):
         model_id = model_id_for(FEWSHOT, job)
         self._starting.add(job.id)
         try:
-            vectors, note = await self._embed(spec.dataset.examples)
+            embedded = await embed_questions(self._embeddings, spec.dataset.examples)
             index = await self._worker.run(
-                self._build_and_save, model_id, job, spec, base_model, vectors
+                self._build_and_save, model_id, job, spec, base_model, embedded
             )
         finally:
             self._starting.discard(job.id)
@@ -338,7 +410,7 @@ class FewShotModelTrainer(ModelTrainer):
         summary = f"indexed {plural(examples, 'example')} with {index.retrieval}"
         if unwanted:
             summary += f" ({unwanted} marked not to say)"
-        events = (summary,) if note is None else (note, summary)
+        events = (summary,) if embedded.note is None else (embedded.note, summary)
         return job.with_status(
             JobStatus.SUCCEEDED,
             model=model_id,
@@ -353,32 +425,11 @@ class FewShotModelTrainer(ModelTrainer):
         job: TrainingJob,
         spec: TrainingSpec,
         base_model: str,
-        vectors: FloatArray | None,
+        embedded: Embedded,
     ) -> FewShotIndex:
-        index = FewShotIndex(spec.dataset.examples, base_model=base_model, vectors=vectors)
+        index = embedded.index(spec.dataset.examples, base_model)
         self._artifacts.save(model_id, pack(index.artifact(base_manifest(model_id, job, spec))))
         return index
-
-    async def _embed(self, examples: Sequence[Example]) -> tuple[FloatArray | None, str | None]:
-        """Vectors of the wanted examples' questions, or ``(None, why not)`` for TF-IDF."""
-        questions = [e.user_text for e in examples if e.wanted]
-        if self._embeddings is None or not questions:
-            return None, None
-        try:
-            vectors = await self._embeddings.embed(questions)
-        except TrainerbotError as error:
-            log.warning("embedding the fewshot examples failed, using TF-IDF: %s", error)
-            return None, f"embeddings unavailable ({error}); indexed with TF-IDF instead"
-        lengths = {len(vector) for vector in vectors}
-        if (
-            len(vectors) != len(questions)
-            or len(lengths) != 1
-            or 0 in lengths
-            or not all(math.isfinite(x) for vector in vectors for x in vector)
-        ):
-            log.warning("the embeddings adapter returned unusable vectors; using TF-IDF")
-            return None, "embeddings unusable; indexed with TF-IDF instead"
-        return np.asarray(vectors, dtype=np.float32), None
 
     async def refresh(self, job: TrainingJob) -> TrainingJob:
         return await settle(job, FEWSHOT, self._artifacts, self._worker, self._starting)
@@ -401,3 +452,48 @@ async def settle(
     if await worker.run(artifacts.exists, model_id):
         return job.with_status(JobStatus.SUCCEEDED, model=model_id)
     return job.with_status(JobStatus.FAILED, error=INTERRUPTED)
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """The vectors a trainer made for an index: of each wanted example's question and of its
+    question with its answer, by the embedding model ``name``; or none, and ``note`` says why."""
+
+    vectors: FloatArray | None = None
+    pair_vectors: FloatArray | None = None
+    name: str | None = None
+    note: str | None = None
+
+    def index(self, examples: Sequence[Example], base_model: str) -> FewShotIndex:
+        return FewShotIndex(
+            examples,
+            base_model=base_model,
+            vectors=self.vectors,
+            embeddings=self.name,
+            pair_vectors=self.pair_vectors,
+        )
+
+
+async def embed_questions(embeddings: Embeddings | None, examples: Sequence[Example]) -> Embedded:
+    """The vectors of the wanted examples (``Embedded``), or none when the index must use TF-IDF
+    (no embeddings adapter, or it failed: said in ``note``)."""
+    wanted = [e for e in examples if e.wanted]
+    if embeddings is None or not wanted:
+        return Embedded()
+    texts = [e.user_text for e in wanted] + [f"{e.user_text} {e.completion}" for e in wanted]
+    try:
+        vectors = await embeddings.embed(texts)
+    except TrainerbotError as error:
+        log.warning("embedding the examples failed, using TF-IDF: %s", error)
+        return Embedded(note=f"embeddings unavailable ({error}); indexed with TF-IDF instead")
+    lengths = {len(vector) for vector in vectors}
+    if (
+        len(vectors) != len(texts)
+        or len(lengths) != 1
+        or 0 in lengths
+        or not all(math.isfinite(x) for vector in vectors for x in vector)
+    ):
+        log.warning("the embeddings adapter returned unusable vectors; using TF-IDF")
+        return Embedded(note="embeddings unusable; indexed with TF-IDF instead")
+    array = np.asarray(vectors, dtype=np.float32)
+    return Embedded(array[: len(wanted)], array[len(wanted) :], embeddings.name)

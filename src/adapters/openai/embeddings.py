@@ -21,6 +21,10 @@ class OpenAIEmbeddings(Embeddings):
         self._model = model
         self._service = service
 
+    @property
+    def name(self) -> str:
+        return f"openai:{self._model}"
+
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
         for start in range(0, len(texts), BATCH):

@@ -354,6 +354,9 @@ def dataset_header(dataset: Dataset) -> Record:
         "version": dataset.version,
         "source": dataset.source,
         "example_count": len(dataset.examples),
+        # Whether some corrections are held out for testing (holdout=true): the split depends on
+        # it. Written only when set, so datasets stored before it read the same.
+        **({"hold_out_corrections": True} if dataset.hold_out_corrections else {}),
     }
 
 
@@ -397,6 +400,7 @@ def dataset_from_records(records: Iterable[Mapping[str, Any]]) -> Dataset:
         task=_enum_value(Task, header, "task"),
         examples=examples,
         source=_str(header, "source"),
+        hold_out_corrections=header.get("hold_out_corrections") is True,
     )
 
 

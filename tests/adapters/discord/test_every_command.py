@@ -512,7 +512,9 @@ async def test_help_on_train_names_each_of_its_arguments(server: Server) -> None
     [text] = await say(server, "!help train")
 
     lines = text.splitlines()
-    assert lines[1] == "!train [data] [data_dir] [positive] [method=…] [corrections=…] [name=…]"
+    assert lines[1] == (
+        "!train [data] [data_dir] [positive] [method=…] [corrections=…] [holdout=…] [name=…]"
+    )
     for param in COMMANDS["train"].params:
         assert f"  {param.name}: {param.help}" in lines
     assert "  (trainers only)" in lines
@@ -539,7 +541,8 @@ def bare_command_replies(server: Server, name: str) -> list[str]:
         ],
         "test": [
             "⏳ Testing…",
-            "Give test data: inline JSON, an attachment, or dataset=<name> (one of them).",
+            "Give test data: inline JSON, an attachment, data_dir=<file or folder>, "
+            "or dataset=<name> (one of them).",
         ],
         "jobs": ["No training jobs yet. Start one with !train."],
         "export": ["No corrections and no 👎 answers are recorded yet: nothing to export."],

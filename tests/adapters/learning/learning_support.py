@@ -64,6 +64,10 @@ class HashingEmbeddings(Embeddings):
         self.fail_with = fail_with
         self.calls: list[list[str]] = []
 
+    @property
+    def name(self) -> str:
+        return f"hashing-{self.size}"
+
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         self.calls.append(list(texts))
         if self.fail_with is not None:

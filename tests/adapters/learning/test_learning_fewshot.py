@@ -170,11 +170,15 @@ async def test_with_embeddings_the_wanted_questions_are_embedded_and_saved(
 
     started = await sut.start(spec_for(dataset), job=job_for(dataset))
 
-    assert embeddings.calls == [[e.user_text for e in CAPITALS]]
+    # Each wanted question, then each wanted question with its answer (for recall by meaning).
+    assert embeddings.calls == [
+        [e.user_text for e in CAPITALS] + [f"{e.user_text} {e.completion}" for e in CAPITALS]
+    ]
     assert started.events == ("indexed 5 examples with embeddings (1 marked not to say)",)
     saved = unpack(artifacts.load(started.model or "") or b"", "m")
     assert saved.manifest["retrieval"] == "embeddings"
-    assert "vectors.npy" in saved.files
+    assert saved.manifest["embeddings"] == embeddings.name
+    assert {"vectors.npy", "pair_vectors.npy"} <= set(saved.files)
     sut.close()
 
 

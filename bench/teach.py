@@ -1,0 +1,349 @@
+"""Teaching benchmark: do corrections stick offline, on questions asked in other words?
+
+    .venv/bin/python bench/teach.py                         # every variant (about 25 minutes)
+    .venv/bin/python bench/teach.py --variants lora,lora+recall
+    .venv/bin/python bench/teach.py --sizes 20,200          # training time and memory only
+    .venv/bin/python bench/teach.py --thresholds            # the semantic threshold's calibration
+    .venv/bin/python bench/teach.py --loops                 # looping replies, before and after
+
+The facts are ``bench/teach_facts.py``'s: 22 fictional facts about a team (things no model can
+know), each with the question as first asked, the correction, two rephrasings never shown in
+training and a near-miss question (same words, another meaning), and 20 unrelated general
+questions. Everything runs offline with the embedded model (SmolLM2-135M-Instruct, llama.cpp) in
+a fresh workspace per variant, through the real use cases, as a member would:
+
+    ask each question → !correct the answer → !train corrections=true method=… → follow the job
+    → !use the model → ask the rephrasings, the near misses and the unrelated questions
+
+Variants: ``base`` (nothing trained: what the model says on its own), ``fewshot-tfidf`` (the
+fewshot trainer with TF-IDF retrieval, as before this change), ``fewshot-semantic`` (fewshot with
+the bundled sentence embeddings: semantic recall), ``lora`` (the LoRA adapter alone), and
+``lora+recall`` (the adapter, with semantic recall in front of it).
+
+Scores: *recall* — rephrasings answered with the taught fact (its key words in the answer);
+*false hits* — near misses answered with a taught fact (any fact's key words); *worse* — unrelated
+questions whose answer got worse after training (the base model's answer had the right word and
+the trained one does not, or the trained one states a taught fact). Training time is the job's
+wall time; peak memory is the bot process's and the training process's peak resident memory.
+
+Targets (issue 13): recall ≥ 80%, false hits ≤ 10%, training 200 chat examples ≤ 5 minutes on 2
+cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from teach_facts import FACTS, UNRELATED, mentions
+
+from trainerbot import create_container
+from trainerbot.config import Settings
+from trainerbot.core.answer_message import AnswerRequest
+from trainerbot.core.entities import Actor, TrainingJob
+from trainerbot.core.record_correction import CorrectionRequest
+from trainerbot.core.refresh_job import RefreshJobRequest
+from trainerbot.core.train_model import TrainRequest
+from trainerbot.core.use_model import UseModelRequest
+
+TRAINER = Actor("bench-trainer", "trainer", can_train=True)
+VARIANTS = {
+    # name: (trainer, embeddings, lora recall)
+    "base": (None, "none", False),
+    "fewshot-tfidf": ("fewshot", "none", False),
+    "fewshot-semantic": ("fewshot", "local", False),
+    "lora": ("lora", "local", False),
+    "lora+recall": ("lora", "local", True),
+}
+ALL_KEYS = tuple(key for fact in FACTS for key in fact.keys)
+
+
+@dataclass
+class Outcome:
+    variant: str
+    recall: int = 0
+    rephrasings: int = 0
+    false_hits: int = 0
+    near_misses: int = 0
+    worse: int = 0
+    unrelated: int = 0
+    train_seconds: float = 0.0
+    peak_mb: float = 0.0
+    model: str = ""
+
+
+LORA_OVERRIDES: dict[str, object] = {}
+
+
+def settings_for(workspace: Path, embeddings: str, recall: bool, **extra: object) -> Settings:
+    extra = {**LORA_OVERRIDES, **extra}
+    return Settings(
+        workspace=workspace,
+        chat_backend="local",
+        embeddings=embeddings,
+        lora_recall=recall,
+        rate_limit_per_minute=0,
+        temperature=0.0,
+        _env_file=None,  # type: ignore[call-arg]
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def ask(use_cases: object, text: str, n: int) -> tuple[str, str]:
+    message_id = f"m{n}"
+    result = await use_cases.answer_message.execute(  # type: ignore[attr-defined]
+        AnswerRequest(conversation_id=f"c{n}", author=TRAINER, text=text, message_id=message_id)
+    )
+    return message_id, result.reply
+
+
+async def follow(use_cases: object, job: TrainingJob, verbose: bool = False) -> TrainingJob:
+    shown = ""
+    while not job.status.is_final:
+        await asyncio.sleep(1.0)
+        result = await use_cases.refresh_job.execute(  # type: ignore[attr-defined]
+            RefreshJobRequest(actor=TRAINER, job_id=job.id)
+        )
+        job = result.job
+        line = job.events[-1] if job.events else job.status.value
+        if verbose and line != shown:
+            print(f"  {job.id}: {line}", flush=True)
+            shown = line
+    return job
+
+
+async def run_variant(name: str, base_unrelated: dict[str, str] | None, verbose: bool) -> Outcome:
+    trainer, embeddings, recall = VARIANTS[name]
+    outcome = Outcome(name)
+    with tempfile.TemporaryDirectory(prefix="teach-") as folder:
+        container = create_container(settings_for(Path(folder), embeddings, recall))
+        use_cases = container.use_cases()
+        n = 0
+        if trainer is not None:
+            for fact in FACTS:
+                n += 1
+                message_id, _ = await ask(use_cases, fact.question, n)
+                await use_cases.record_correction.execute(
+                    CorrectionRequest(actor=TRAINER, message_id=message_id, text=fact.correction)
+                )
+            started = time.monotonic()
+            result = await use_cases.train_model.execute(
+                TrainRequest(actor=TRAINER, include_corrections=True, method=trainer)
+            )
+            job = await follow(use_cases, result.job, verbose)
+            outcome.train_seconds = time.monotonic() - started
+            if job.model is None:
+                raise SystemExit(f"{name}: training ended {job.status.value}: {job.error}")
+            outcome.model = job.model
+            await use_cases.use_model.execute(UseModelRequest(actor=TRAINER, model=job.model))
+        for fact in FACTS:
+            for question in fact.rephrasings:
+                n += 1
+                _, reply = await ask(use_cases, question, n)
+                hit = mentions(reply, fact.keys)
+                outcome.recall += hit
+                outcome.rephrasings += 1
+                if verbose:
+                    print(f"  [{name}] {'HIT ' if hit else 'miss'} {question!r} -> {reply[:90]!r}")
+            for question in fact.near_misses:
+                n += 1
+                _, reply = await ask(use_cases, question, n)
+                false = mentions(reply, ALL_KEYS)
+                outcome.false_hits += false
+                outcome.near_misses += 1
+                if verbose and false:
+                    print(f"  [{name}] FALSE {question!r} -> {reply[:90]!r}")
+        for question, keys in UNRELATED:
+            n += 1
+            _, reply = await ask(use_cases, question, n)
+            outcome.unrelated += 1
+            if base_unrelated is None:
+                continue
+            before = base_unrelated[question]
+            worse = (mentions(before, keys) and not mentions(reply, keys)) or mentions(
+                reply, ALL_KEYS
+            )
+            outcome.worse += worse
+            if verbose and worse:
+                print(f"  [{name}] WORSE {question!r}: {before[:60]!r} -> {reply[:60]!r}")
+    outcome.peak_mb = peak_mb()
+    return outcome
+
+
+async def base_answers() -> dict[str, str]:
+    with tempfile.TemporaryDirectory(prefix="teach-") as folder:
+        container = create_container(settings_for(Path(folder), "none", False))
+        use_cases = container.use_cases()
+        answers = {}
+        for n, (question, _) in enumerate(UNRELATED):
+            _, answers[question] = await ask(use_cases, question, n)
+        return answers
+
+
+def peak_mb() -> float:
+    """This process's and its children's (the training process) largest resident memory, MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+async def train_size(trainer: str, size: int) -> tuple[float, float]:
+    """Wall time of training ``size`` chat examples with ``trainer``; the peak child memory."""
+    examples = [
+        {
+            "messages": [
+                {"role": "user", "content": f"What is the room number of team member {i}?"},
+                {
+                    "role": "assistant",
+                    "content": f"Team member {i} sits in room {100 + i * 7 % 900}.",
+                },
+            ]
+        }
+        for i in range(size)
+    ]
+    data = "\n".join(json.dumps(e) for e in examples)
+    with tempfile.TemporaryDirectory(prefix="teach-size-") as folder:
+        container = create_container(settings_for(Path(folder), "local", True))
+        use_cases = container.use_cases()
+        started = time.monotonic()
+        result = await use_cases.train_model.execute(
+            TrainRequest(actor=TRAINER, data=data, method=trainer, name=f"size{size}")
+        )
+        job = await follow(use_cases, result.job)
+        seconds = time.monotonic() - started
+        if job.model is None:
+            raise SystemExit(f"{trainer} on {size}: {job.status.value}: {job.error}")
+    return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def table(outcomes: Sequence[Outcome]) -> str:
+    rows = [
+        "| variant | recall (rephrasings) | false hits (near misses) | unrelated answers worse | "
+        "training | peak RSS |",
+        "|---|---|---|---|---|---|",
+    ]
+    for o in outcomes:
+        rows.append(
+            f"| {o.variant} | {o.recall}/{o.rephrasings} ({o.recall / max(1, o.rephrasings):.0%}) "
+            f"| {o.false_hits}/{o.near_misses} ({o.false_hits / max(1, o.near_misses):.0%}) "
+            f"| {o.worse}/{o.unrelated} | {o.train_seconds:.1f} s | {o.peak_mb:.0f} MB |"
+        )
+    return "\n".join(rows)
+
+
+async def thresholds() -> None:
+    """Cosine of each rephrasing and near miss to its nearest taught question (all-MiniLM-L6-v2),
+    for choosing the semantic threshold."""
+    from trainerbot.adapters.embeddings import MiniLMEmbeddings
+
+    embed = MiniLMEmbeddings()
+    taught = await embed.embed([f.question for f in FACTS])
+    import numpy as np
+
+    taught_m = np.asarray(taught)
+
+    def best(vectors: list[list[float]]) -> list[tuple[float, int]]:
+        scores = np.asarray(vectors) @ taught_m.T
+        return [(float(row.max()), int(row.argmax())) for row in scores]
+
+    reph = [(q, i) for i, f in enumerate(FACTS) for q in f.rephrasings]
+    near = [q for f in FACTS for q in f.near_misses]
+    rs = best(await embed.embed([q for q, _ in reph]))
+    ns = best(await embed.embed(near))
+    print("threshold | rephrasings recalled (right fact) | near misses answered")
+    for t in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85):
+        good = sum(score >= t and j == i for (score, j), (_, i) in zip(rs, reph, strict=True))
+        bad = sum(score >= t for score, _ in ns)
+        print(f"{t:.2f} | {good}/{len(reph)} | {bad}/{len(near)}")
+    print("lowest rephrasing scores:", sorted(round(s, 3) for s, _ in rs)[:8])
+    print("highest near-miss scores:", sorted((round(s, 3) for s, _ in ns), reverse=True)[:8])
+
+
+def loops() -> None:
+    """Replies that fall into a loop (a run of words three times in a row), from the embedded
+    model on every question of the set, before (llama.cpp's defaults) and after (repeat penalty,
+    stop sequences, loop trimming) — item 4's measurement."""
+    from trainerbot.adapters.llama.chat import LlamaCppChatModel, trim_repetition
+    from trainerbot.core.entities import ChatMessage, Role
+
+    questions = [f.question for f in FACTS] + [q for f in FACTS for q in f.rephrasings]
+    questions += [q for f in FACTS for q in f.near_misses] + [q for q, _ in UNRELATED]
+    system = Settings(_env_file=None).system_prompt  # type: ignore[call-arg]
+
+    async def run(model: LlamaCppChatModel) -> tuple[int, float, list[str]]:
+        looped, words, replies = 0, 0, []
+        for question in questions:
+            reply = await model.complete(
+                [ChatMessage(Role.SYSTEM, system), ChatMessage(Role.USER, question)], model="m"
+            )
+            looped += trim_repetition(reply) != reply
+            words += len(reply.split())
+            replies.append(reply)
+        return looped, words / len(questions), replies
+
+    before = LlamaCppChatModel(temperature=0.2, repeat_penalty=1.0)
+    import trainerbot.adapters.llama.chat as chat
+
+    real_trim, real_stop = chat.trim_repetition, chat.STOP_SEQUENCES
+    chat.trim_repetition, chat.STOP_SEQUENCES = (lambda text, **_: text), []
+    looped_before, words_before, _ = asyncio.run(run(before))
+    chat.trim_repetition, chat.STOP_SEQUENCES = real_trim, real_stop
+    looped_after, words_after, _ = asyncio.run(run(LlamaCppChatModel(temperature=0.2)))
+    print("| generation | replies that loop | mean words |")
+    print("|---|---|---|")
+    print(f"| llama.cpp defaults | {looped_before}/{len(questions)} | {words_before:.0f} |")
+    print(f"| ours | {looped_after}/{len(questions)} | {words_after:.0f} |")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--sizes", default="")
+    parser.add_argument("--thresholds", action="store_true")
+    parser.add_argument("--loops", action="store_true")
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument(
+        "--set",
+        default="",
+        help="settings for every variant, e.g. lora_learning_rate=5e-4,lora_epochs=4",
+    )
+    args = parser.parse_args()
+    for item in filter(None, args.set.split(",")):
+        key, _, value = item.partition("=")
+        LORA_OVERRIDES[key.strip()] = value.strip()
+    if args.thresholds:
+        await thresholds()
+        return
+    if args.loops:
+        await asyncio.to_thread(loops)
+        return
+    if args.sizes:
+        print("| trainer | examples | training wall time | training process peak RSS |")
+        print("|---|---|---|---|")
+        for size in (int(s) for s in args.sizes.split(",")):
+            for trainer in ("fewshot", "lora"):
+                seconds, peak = await train_size(trainer, size)
+                print(f"| {trainer} | {size} | {seconds:.1f} s | {peak:.0f} MB |", flush=True)
+        return
+    base = await base_answers()
+    outcomes = []
+    for name in args.variants.split(","):
+        outcome = await run_variant(name, base, args.verbose)
+        outcomes.append(outcome)
+        print(table([outcome]).splitlines()[-1], flush=True)
+    print()
+    print(table(outcomes))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
