@@ -119,4 +119,10 @@ async def test_a_lora_model_is_trained_chosen_and_answers_through_the_console(
     await ask_in_other_words(console, model)
     # A question nobody taught is answered by the adapted model itself.
     assert (await console.handle("Name a colour of the sky on a clear day.")).strip()
+    # !test runs it like any model: the taught question, asked in other words, scores.
+    tested = await console.handle(
+        f'!test model={model} [{{"prompt": "When do we deploy?", '
+        f'"completion": "{TAUGHT[0][1]}"}}]'
+    )
+    assert "exact match 1.00" in tested, tested
     assert list((tmp_path / "workspace" / "models" / "lora").glob("*.gguf"))

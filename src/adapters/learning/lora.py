@@ -144,7 +144,8 @@ class LoraModelTrainer(ModelTrainer):
       artifact (manifest, losses, and the taught examples as a recall index, with their vectors
       when an embeddings adapter is configured); the job ``SUCCEEDED``. A process that fails says
       why in one line (``FAILED``).
-    - ``cancel`` stops the process; nothing is saved; the job is ``CANCELLED``.
+    - ``cancel`` stops the process; nothing is saved; the job is ``CANCELLED`` (once the process
+      has finished and its model is being saved, there is nothing left to stop).
     - A job this process did not start and that is unfinished (the bot restarted mid-training) is
       ``SUCCEEDED`` if its model was saved, else ``FAILED`` with ``INTERRUPTED``.
     """
@@ -445,6 +446,8 @@ class LoraModelTrainer(ModelTrainer):
         run = self._runs.get(job.id)
         if run is None:
             return job if job.status.is_final else job.with_status(JobStatus.CANCELLED)
+        if run.process is not None and run.process.returncode is not None:
+            return run.job  # trained already, its model being saved: the outcome follows
         run.cancelled = True
         await self._stop(run)
         cancelled = run.job.with_status(JobStatus.CANCELLED)

@@ -19,7 +19,7 @@ from trainerbot.adapters.learning import (
     TrainedChatModel,
     lora_adapter_path,
 )
-from trainerbot.adapters.learning.lora import INTERRUPTED, NOT_INSTALLED
+from trainerbot.adapters.learning.lora import INTERRUPTED, NOT_INSTALLED, _child_env
 from trainerbot.adapters.llama import LlamaCppChatModel, default_weights
 from trainerbot.core.entities import (
     ChatMessage,
@@ -94,6 +94,10 @@ async def finished(
         seen.append(job)
     finished.seen = seen  # type: ignore[attr-defined]
     return job
+
+
+def files_under(root: Path) -> list[Path]:
+    return [path for path in root.rglob("*") if path.is_file()]
 
 
 def saved_files(root: Path) -> list[Path]:
@@ -243,3 +247,71 @@ async def test_without_the_finetune_extra_it_says_how_to_install_it(
         await sut.preflight(facts_dataset())
     assert str(refused.value) == NOT_INSTALLED
     assert re.search(r"pip install 'trainerbot\[finetune\]'", NOT_INSTALLED)
+
+
+def test_the_training_process_gets_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRAINERBOT_DISCORD_TOKEN", "tok-9f8e7d")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-9f8e7d")
+    monkeypatch.setenv("DATABASE_PASSWORD", "pw-9f8e7d")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+    env = _child_env()
+
+    assert not {"TRAINERBOT_DISCORD_TOKEN", "OPENAI_API_KEY", "DATABASE_PASSWORD"} & set(env)
+    assert "9f8e7d" not in " ".join(env.values())
+    assert env["LANG"] == "C.UTF-8"
+    assert env["HF_HUB_OFFLINE"] == "1"
+
+
+async def test_a_damaged_adapter_is_refused_before_llama_cpp_loads_it(
+    artifacts: FilesystemArtifactStore, tmp_path: Path
+) -> None:
+    from trainerbot.adapters.learning.artifacts import Artifact, pack
+    from trainerbot.core.errors import ServiceError, UnknownModel
+
+    model_id = "lora:facts-0123456789ab"
+    source = tmp_path / "adapter.gguf"
+    source.write_bytes(b"adapter bytes")
+    artifacts.save_sidecar(model_id, "gguf", source)
+    manifest = {"kind": "lora", "adapter_sha256": "0" * 64, "base_model": "b"}
+    artifacts.save(model_id, pack(Artifact(manifest=manifest)))
+
+    with pytest.raises(ServiceError, match="cannot be read"):
+        lora_adapter_path(artifacts, model_id)
+    with pytest.raises(UnknownModel):
+        lora_adapter_path(artifacts, "lora:nothing-here")
+
+
+async def test_an_example_over_the_token_limit_is_one_line_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    """Through TrainModel with the real container: the validation report names the example over
+    the lora trainer's limit, and no dataset, job or model is written."""
+    import json
+
+    from trainerbot.config import Settings
+    from trainerbot.container import create_container
+    from trainerbot.core.entities import Actor
+    from trainerbot.core.errors import DatasetInvalid
+    from trainerbot.core.train_model import TrainRequest
+
+    workspace = tmp_path / "workspace"
+    container = create_container(Settings(workspace=workspace, lora_max_tokens=64))
+    long_answer = " ".join(["The deploy checklist has many steps to follow."] * 40)
+    data = "\n".join(
+        json.dumps(
+            {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
+        )
+        for q, a in (("What is the deploy checklist?", long_answer), ("Hi?", "Hello."))
+    )
+
+    with pytest.raises(DatasetInvalid) as refused:
+        await container.train_model().execute(
+            TrainRequest(actor=Actor("t", "t", can_train=True), data=data, method="lora")
+        )
+
+    assert "\n" not in str(refused.value)
+    assert "64" in "\n".join(refused.value.report.details())  # type: ignore[union-attr]
+    assert await container.jobs().all() == []
+    assert files_under(workspace / "datasets") == []
+    assert files_under(workspace / "models") == []

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from trainerbot.adapters.llama import LlamaCppChatModel, default_weights
+from trainerbot.adapters.llama.chat import trim_repetition
 from trainerbot.core.entities import ChatMessage, Role
 from trainerbot.core.errors import CapabilityUnavailable, ServiceError
 from trainerbot.ports import ChatModel
@@ -89,3 +90,30 @@ async def test_a_prompt_longer_than_the_context_is_a_service_error() -> None:
 
     with pytest.raises(ServiceError, match="could not answer"):
         await sut.complete((long,), model="m")
+
+
+@pytest.mark.parametrize(
+    ("reply", "kept"),
+    [
+        (
+            "It's a day that's a day that's a day that's a day that's a day",
+            "It's a day that's…",
+        ),
+        (
+            "We deploy on Thursdays. We deploy on Thursdays. We deploy on Thursdays.",
+            "We deploy on Thursdays.",
+        ),
+        ("The capital of France is Paris.", "The capital of France is Paris."),
+        ("No, no, no!", "No, no, no!"),  # emphasis, not a loop
+        ("", ""),
+    ],
+)
+def test_a_reply_that_falls_into_a_loop_is_cut_after_its_first_round(reply: str, kept: str) -> None:
+    assert trim_repetition(reply) == kept
+
+
+async def test_a_lora_model_without_adapter_support_says_so() -> None:
+    sut = LlamaCppChatModel(max_tokens=8)
+    with pytest.raises(CapabilityUnavailable, match="LoRA"):
+        await sut.complete(list(QUESTION), model="lora:facts-0123456789ab")
+    sut.close()
