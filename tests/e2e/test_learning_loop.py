@@ -5,6 +5,7 @@ the corrected answer comes back. Everything is the real container on a workspace
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 
@@ -120,9 +121,7 @@ async def test_a_lora_model_is_trained_chosen_and_answers_through_the_console(
     # A question nobody taught is answered by the adapted model itself.
     assert (await console.handle("Name a colour of the sky on a clear day.")).strip()
     # !test runs it like any model: the taught question, asked in other words, scores.
-    tested = await console.handle(
-        f'!test model={model} [{{"prompt": "When do we deploy?", '
-        f'"completion": "{TAUGHT[0][1]}"}}]'
-    )
+    examples = json.dumps([{"prompt": "When do we deploy?", "completion": TAUGHT[0][1]}])
+    tested = await console.handle(f"!test model={model} {examples}")
     assert "exact match 1.00" in tested, tested
     assert list((tmp_path / "workspace" / "models" / "lora").glob("*.gguf"))

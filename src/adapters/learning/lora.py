@@ -137,8 +137,9 @@ class LoraModelTrainer(ModelTrainer):
       runs. The base model is the embedded chat model; a trained model cannot be one.
     - ``start`` writes the examples (wanted ones to imitate; a correction's wrong answer as the
       rejected side of a preference pair) and, with ``anchors``, the base model's own answers to a
-      fixed set of general questions, then starts ``lora_train`` in its own process and returns
-      the job ``RUNNING``. One training runs at a time; others wait (``QUEUED``).
+      fixed set of general questions (asked once, then remembered), and returns the job
+      ``QUEUED``; ``lora_train`` then runs in its own process (``RUNNING``). One training runs at
+      a time; others stay ``QUEUED`` until it ends.
     - ``refresh`` reports progress (``step``, ``steps``, ``train_loss``). When the process ends
       well, the adapter is saved as the sidecar of ``lora:<dataset>-<job hex>``, then the model's
       artifact (manifest, losses, and the taught examples as a recall index, with their vectors
