@@ -5,6 +5,7 @@ trainerbot run          the Discord bot (explains what to set when there is no t
 trainerbot console      the command set in a terminal (interactive, or piped line by line)
 trainerbot doctor       what is configured and which engines are available; never a secret
 trainerbot train|test|jobs ARGS...   one console command, e.g. `trainerbot train data_dir=x`
+                        (train stays until the job it started ends, printing each change)
 """
 
 from __future__ import annotations
@@ -89,8 +90,7 @@ async def _one_command(settings: Settings, line: str) -> int:
         prefix=settings.command_prefix,
         exports_dir=_exports_dir(settings),
     )
-    reply = await console.handle(line)
-    print(reply)
+    reply = await console.handle_to_the_end(line)
     return 1 if reply.startswith("error:") else 0
 
 

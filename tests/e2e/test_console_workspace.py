@@ -137,3 +137,30 @@ async def test_refusals_write_nothing(workspace: Path) -> None:
     assert sorted(p.name for p in (workspace / "records").iterdir()) == records_before
     assert list((workspace / "archives").iterdir()) == []
     assert list((workspace / "datasets").iterdir()) == []
+
+
+async def test_a_one_shot_train_command_stays_until_its_job_ends(workspace: Path) -> None:
+    """``trainerbot train …`` runs one command: it must not exit while the job it started runs
+    (a lora training lives as long as the process), so it follows the job to its outcome."""
+    import asyncio
+    import io
+
+    trainer = InMemoryModelTrainer("local")
+    container = create_container(Settings(workspace=workspace, job_poll_seconds=0.05))
+    container.trainers.override(providers.Object({"local": trainer}))
+    console = Console(container.use_cases())
+    out = io.StringIO()
+
+    command = asyncio.create_task(console.handle_to_the_end("!train data_dir=reviews", out))
+    for _ in range(200):
+        jobs = await container.jobs().all()
+        if jobs:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)
+    assert not command.done()  # still following the queued job
+    trainer.finish(jobs[0].id)
+    reply = await asyncio.wait_for(command, 5)
+
+    assert reply.startswith(f"Training job {jobs[0].id} (local): queued.")
+    assert f"Training job {jobs[0].id} succeeded" in out.getvalue()

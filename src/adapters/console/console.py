@@ -164,6 +164,22 @@ class Console:
             stdout.write("\n")
         return 0
 
+    async def handle_to_the_end(self, line: str, stdout: TextIO | None = None) -> str:
+        """Answer one line (as ``handle``) and, when it started a training job that is still
+        running, follow that job to its outcome, printing each change: the one-shot
+        ``trainerbot train …`` must not exit while its training — which lives as long as this
+        process — runs. Returns the reply to the line."""
+        self._out = stdout or sys.stdout
+        try:
+            reply = await self.handle(line)
+            if reply:
+                self._write(reply)
+            await asyncio.gather(*list(self._following.values()), return_exceptions=True)
+        finally:
+            self._out = None
+            await self._stop_following()
+        return reply
+
     # --- following jobs while run() reads --------------------------------------------------
 
     async def _resume_jobs(self) -> None:

@@ -2,7 +2,7 @@
 
 Self-serve fine-tuning is closing: organisations that never fine-tuned already get "permission
 denied", and from 2027-01-06 nobody can start a job. A refusal therefore becomes one sentence that
-names the trainers that need no permission (``fewshot`` and ``local``).
+names the trainers that need no permission (``fewshot``, ``local`` and ``lora``).
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ LOSS_POINTS_KEPT = 10_000  # a loss curve's points at most (a results file has o
 
 PERMISSION_DENIED = (
     "OpenAI does not allow this account to start fine-tuning jobs (self-serve fine-tuning is "
-    "closing to new jobs). Train with method=fewshot or method=local instead."
+    "closing to new jobs). Train with method=fewshot, method=local, or method=lora (offline "
+    "weights training) instead."
 )
 
 # OpenAI's job states → the domain's. Anything else (a state added later, "pausing"...) is
