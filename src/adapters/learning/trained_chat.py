@@ -54,8 +54,7 @@ class TrainedChatModel(ChatModel):
 
     Rules:
     - A model id that is not ``fewshot:…``, ``local:…`` or ``lora:…`` goes to the base chat model
-      unchanged:
-      same messages, same id, its answer and its errors as they are.
+      unchanged: same messages, same id, its answer and its errors as they are.
     - A trained id must be well formed and have an artifact, else ``UnknownModel``. Artifacts are
       loaded in a worker thread and kept, the ``cache_size`` most recently used; an artifact never
       changes once written (its id is unique), so a cached model is never stale.

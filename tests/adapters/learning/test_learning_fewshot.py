@@ -242,3 +242,61 @@ async def test_training_does_not_block_the_event_loop(
     assert started.status is JobStatus.SUCCEEDED
     assert watch.ticks > 0
     assert watch.max_gap < 0.1
+
+
+def _unit(*values: float) -> list[float]:
+    norm = sum(v * v for v in values) ** 0.5
+    return [v / norm for v in values]
+
+
+def test_a_question_close_in_meaning_gets_the_taught_answer_and_a_far_one_does_not() -> None:
+    import numpy as np
+
+    deploy = Example.single_turn("What is our deploy day?", "Thursdays.")
+    dog = Example.single_turn("What is the office dog called?", "Pickle.")
+    sut = FewShotIndex(
+        [deploy, dog],
+        base_model=BASE_MODEL,
+        vectors=np.asarray([_unit(1, 0, 0), _unit(0, 1, 0)], dtype=np.float32),
+        pair_vectors=np.asarray([_unit(1, 0.2, 0), _unit(0, 1, 0.2)], dtype=np.float32),
+        embeddings="test-embeddings",
+    )
+
+    near_deploy = sut.lookup(
+        "When do we ship?", 1.0, query_vector=_unit(1, 0.3, 0.1), semantic_threshold=0.9
+    )
+    far = sut.lookup(
+        "What is the capital of France?", 1.0, query_vector=_unit(0, 0, 1), semantic_threshold=0.9
+    )
+    by_question_alone = sut.lookup(
+        "Dog's name?",
+        1.0,
+        query_vector=_unit(0.1, 1, 0),
+        semantic_threshold=0.999,
+        question_threshold=0.9,
+    )
+
+    assert near_deploy.answer == "Thursdays."
+    assert far.answer is None
+    assert by_question_alone.answer == "Pickle."
+    # Without a threshold, meaning is not consulted: only the same words answer.
+    assert sut.lookup("When do we ship?", 1.0, query_vector=_unit(1, 0, 0)).answer is None
+
+
+def test_an_answer_banned_for_the_question_is_not_recalled_by_meaning() -> None:
+    import numpy as np
+
+    taught = Example.single_turn("What is our deploy day?", "Mondays.")
+    banned = Example.single_turn("When do we ship?", "Mondays.", wanted=False)
+    sut = FewShotIndex(
+        [taught, banned],
+        base_model=BASE_MODEL,
+        vectors=np.asarray([_unit(1, 0)], dtype=np.float32),
+        pair_vectors=np.asarray([_unit(1, 0)], dtype=np.float32),
+        embeddings="test-embeddings",
+    )
+
+    lookup = sut.lookup("When do we ship?", 1.0, query_vector=_unit(1, 0), semantic_threshold=0.5)
+
+    assert lookup.answer is None
+    assert lookup.banned == frozenset({"mondays"})
