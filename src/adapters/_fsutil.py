@@ -1,9 +1,11 @@
-"""Small durable-write helpers shared by the adapters that write files (storage, learning) (blocking; call them in a thread)."""
+"""Small file helpers shared by the adapters (storage, learning, embeddings): durable writes and
+checksums (blocking; call them in a thread)."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,3 +62,12 @@ def atomic_write_bytes(final: Path, data: bytes) -> None:
     """Replace ``final`` with ``data`` atomically and durably."""
     with atomic_writer(final) as handle:
         handle.write(data)
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, read a megabyte at a time (hex)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -17,8 +17,6 @@ compare by cosine (a dot product).
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
 import importlib.metadata
 import importlib.util
 import logging
@@ -28,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from trainerbot.adapters._fsutil import file_sha256
 from trainerbot.core.errors import CapabilityUnavailable, ServiceError
 from trainerbot.ports import Embeddings
 
@@ -73,14 +72,6 @@ def minilm_installed() -> bool:
     return installed_folder() is not None and all(
         importlib.util.find_spec(module) is not None for module in RUNTIME_MODULES
     )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(functools.partial(handle.read, 1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class MiniLMEmbeddings(Embeddings):

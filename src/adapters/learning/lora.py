@@ -8,7 +8,6 @@ applies to the base model in the same in-process runtime that answers everything
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import importlib.util
 import json
 import logging
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainerbot.adapters._fsutil import file_sha256
 from trainerbot.core.entities import (
     ChatMessage,
     Dataset,
@@ -386,7 +386,7 @@ class LoraModelTrainer(ModelTrainer):
         from .lora_train import ADAPTER_FILE
 
         adapter = run.folder / ADAPTER_FILE
-        digest = _sha256(adapter)
+        digest = file_sha256(adapter)
         self._artifacts.save_sidecar(model_id, ADAPTER_SUFFIX, adapter)
         index = embedded.index(spec.dataset.examples, self._base_model)
         manifest = {
@@ -541,14 +541,6 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def adapter_path(artifacts: ArtifactStore, model_id: str) -> Path:
     """The checked adapter file of a ``lora:`` model, for the runtime that applies it.
 
@@ -560,7 +552,7 @@ def adapter_path(artifacts: ArtifactStore, model_id: str) -> Path:
         raise UnknownModel(f"There is no trained model {model_id}; see !models.")
     manifest = unpack(data, model_id).manifest
     path = artifacts.sidecar(model_id, ADAPTER_SUFFIX)
-    if path is None or manifest.get("adapter_sha256") != _sha256(path):
+    if path is None or manifest.get("adapter_sha256") != file_sha256(path):
         log.warning("the adapter of %s is missing or does not match its manifest", model_id)
         raise ServiceError(f"The model {model_id} cannot be read; train it again.")
     return path
