@@ -474,6 +474,34 @@ class Embedded:
         )
 
 
+def usable_vectors(vectors: Sequence[Sequence[float]], count: int) -> bool:
+    """``count`` vectors of one non-zero length, all finite."""
+    lengths = {len(vector) for vector in vectors}
+    return (
+        len(vectors) == count
+        and len(lengths) == 1
+        and 0 not in lengths
+        and all(math.isfinite(x) for vector in vectors for x in vector)
+    )
+
+
+async def embed_or_why_not(
+    embeddings: Embeddings, texts: Sequence[str], instead: str
+) -> tuple[list[list[float]] | None, str | None]:
+    """``(vectors of texts, None)``, or ``(None, a note)`` saying why there are none — the
+    embeddings failed or gave unusable vectors — and what is done ``instead``. Training never
+    depends on the embeddings."""
+    try:
+        vectors = await embeddings.embed(texts)
+    except TrainerbotError as error:
+        log.warning("embedding %d texts failed (%s): %s", len(texts), instead, error)
+        return None, f"embeddings unavailable ({error}); {instead}"
+    if not usable_vectors(vectors, len(texts)):
+        log.warning("the embeddings adapter returned unusable vectors (%s)", instead)
+        return None, f"embeddings unusable; {instead}"
+    return vectors, None
+
+
 async def embed_questions(embeddings: Embeddings | None, examples: Sequence[Example]) -> Embedded:
     """The vectors of the wanted examples (``Embedded``), or none when the index must use TF-IDF
     (no embeddings adapter, or it failed: said in ``note``)."""
@@ -481,19 +509,8 @@ async def embed_questions(embeddings: Embeddings | None, examples: Sequence[Exam
     if embeddings is None or not wanted:
         return Embedded()
     texts = [e.user_text for e in wanted] + [f"{e.user_text} {e.completion}" for e in wanted]
-    try:
-        vectors = await embeddings.embed(texts)
-    except TrainerbotError as error:
-        log.warning("embedding the examples failed, using TF-IDF: %s", error)
-        return Embedded(note=f"embeddings unavailable ({error}); indexed with TF-IDF instead")
-    lengths = {len(vector) for vector in vectors}
-    if (
-        len(vectors) != len(texts)
-        or len(lengths) != 1
-        or 0 in lengths
-        or not all(math.isfinite(x) for vector in vectors for x in vector)
-    ):
-        log.warning("the embeddings adapter returned unusable vectors; using TF-IDF")
-        return Embedded(note="embeddings unusable; indexed with TF-IDF instead")
+    vectors, note = await embed_or_why_not(embeddings, texts, "indexed with TF-IDF instead")
+    if vectors is None:
+        return Embedded(note=note)
     array = np.asarray(vectors, dtype=np.float32)
     return Embedded(array[: len(wanted)], array[len(wanted) :], embeddings.name)
