@@ -142,8 +142,14 @@ class TrainedChatModel(ChatModel):
         self, index: FewShotIndex, question: str
     ) -> tuple[Lookup, list[float] | None]:
         """The taught answer for ``question``, if any (lexical, then by meaning), and the
-        question's vector when the index can use it."""
+        question's vector when the index can use it. A question a taught one matches word for
+        word is answered before it is embedded: the embedding is only paid for when needed."""
+        lexical = await self._worker.run(index.lookup, question, self._answer_threshold)
+        if lexical.answer is not None:
+            return lexical, None
         query_vector = await self._query_vector(index, question)
+        if query_vector is None:
+            return lexical, None
         lookup = await self._worker.run(
             index.lookup,
             question,

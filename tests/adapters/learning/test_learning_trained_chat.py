@@ -238,6 +238,26 @@ async def test_loaded_models_are_cached_up_to_the_cache_size(
     sut.close()
 
 
+async def test_a_question_taught_word_for_word_is_answered_without_embedding_it(
+    artifacts: FilesystemArtifactStore, base: InMemoryChatModel
+) -> None:
+    embeddings = HashingEmbeddings()
+    trainer = FewShotModelTrainer(artifacts, base_model=BASE_MODEL, embeddings=embeddings)
+    model = await train(
+        trainer, Example.single_turn("Where do I park my bike?", "In the courtyard.")
+    )
+    calls_after_training = len(embeddings.calls)
+    sut = TrainedChatModel(base, artifacts, embeddings=embeddings, semantic_threshold=0.5)
+
+    reply = await sut.complete([user("Where do I park my bike?")], model=model)
+
+    assert reply == "In the courtyard."
+    assert len(embeddings.calls) == calls_after_training
+    assert base.calls == []
+    sut.close()
+    trainer.close()
+
+
 async def test_with_embeddings_the_question_is_embedded_to_find_examples(
     artifacts: FilesystemArtifactStore, base: InMemoryChatModel
 ) -> None:
