@@ -6,6 +6,10 @@ trainerbot console      the command set in a terminal (interactive, or piped lin
 trainerbot doctor       what is configured and which engines are available; never a secret
 trainerbot train|test|jobs ARGS...   one console command, e.g. `trainerbot train data_dir=x`
                         (train stays until the job it started ends, printing each change)
+trainerbot adopt --server ID         make a workspace from before tenants that server's data
+
+The console and the one-shot commands act inside one tenant: ``--server ID`` (a Discord server's
+id; also ``dm-<user id>``), or by default the console's own tenant.
 """
 
 from __future__ import annotations
@@ -32,10 +36,19 @@ from trainerbot.adapters.embeddings import MiniLMEmbeddings
 from trainerbot.adapters.learning import LoraModelTrainer, finetune_installed
 from trainerbot.adapters.learning.lora import NOT_INSTALLED as LORA_NOT_INSTALLED
 from trainerbot.adapters.openai import ModelCheck, check_models, make_client, service_name
+from trainerbot.adapters.storage.tenants import tenant_usage
 from trainerbot.adapters.unavailable import Unavailable
 from trainerbot.config import Settings
-from trainerbot.container import create_bot, create_container
+from trainerbot.container import (
+    TENANTS_FOLDER,
+    Tenants,
+    create_bot,
+    create_container,
+    tenant_workspace,
+)
 from trainerbot.core.errors import TrainerbotError
+from trainerbot.core.limits import human_bytes
+from trainerbot.core.tenancy import Tenant
 
 log = logging.getLogger("trainerbot")
 
@@ -67,31 +80,76 @@ def _settings() -> Settings:
         raise SystemExit(f"trainerbot: invalid configuration — {problems}") from None
 
 
-def _exports_dir(settings: Settings) -> Path | None:
-    """Where the console saves what !test produces: the workspace's exports/ folder (None, a
+def _exports_dir(settings: Settings, tenant: Tenant) -> Path | None:
+    """Where the console saves what !test produces: the tenant's exports/ folder (None, a
     temporary folder, when nothing is kept on disk)."""
-    return settings.workspace / "exports" if settings.storage == "filesystem" else None
+    if settings.storage != "filesystem":
+        return None
+    return tenant_workspace(settings, tenant) / "exports"
 
 
-async def _console(settings: Settings, stdin: TextIO | None = None) -> int:
-    container = create_container(settings)
+def _tenant(server: str | None) -> Tenant:
+    if server is None:
+        return Tenant.console()
+    try:
+        return Tenant.parse(server)
+    except TrainerbotError as error:
+        raise SystemExit(f"trainerbot: --server: {error}") from None
+
+
+async def _console(
+    settings: Settings, stdin: TextIO | None = None, *, server: str | None = None
+) -> int:
+    tenant = _tenant(server)
+    scope = create_container(settings).tenants().scope(tenant)
     console = Console(
-        container.use_cases(),
+        scope.use_cases,
         prefix=settings.command_prefix,
-        exports_dir=_exports_dir(settings),
+        exports_dir=_exports_dir(settings, tenant),
     )
     return await console.run(stdin=stdin)
 
 
-async def _one_command(settings: Settings, line: str) -> int:
-    container = create_container(settings)
+async def _one_command(settings: Settings, line: str, *, server: str | None = None) -> int:
+    tenant = _tenant(server)
+    scope = create_container(settings).tenants().scope(tenant)
     console = Console(
-        container.use_cases(),
+        scope.use_cases,
         prefix=settings.command_prefix,
-        exports_dir=_exports_dir(settings),
+        exports_dir=_exports_dir(settings, tenant),
     )
     reply = await console.handle_to_the_end(line)
     return 1 if reply.startswith("error:") else 0
+
+
+def _adopt(settings: Settings, server: str) -> int:
+    if settings.storage != "filesystem":
+        print("trainerbot: adopt works on a workspace on disk (TRAINERBOT_STORAGE=filesystem).")
+        return EXIT_CONFIG
+    tenants: Tenants = create_container(settings).tenants()
+    try:
+        print(tenants.adopt(_tenant(server)).summary())
+    except TrainerbotError as error:
+        print(f"trainerbot: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def tenant_lines(settings: Settings, shown: int = 20) -> list[str]:
+    """The tenants on disk, the largest first, with their sizes."""
+    if settings.storage != "filesystem":
+        return ["tenants: kept in memory (storage=memory)"]
+    found = tenant_usage(settings.workspace / TENANTS_FOLDER)
+    total = sum(u.bytes for u in found)
+    lines = [f"tenants: {len(found)} in {TENANTS_FOLDER}/ ({human_bytes(total)})"]
+    for item in found[:shown]:
+        lines.append(
+            f"  {item.tenant.key:<24} {item.tenant.kind.value:<8} "
+            f"{item.files:>6} files  {human_bytes(item.bytes):>10}"
+        )
+    if len(found) > shown:
+        lines.append(f"  … and {len(found) - shown} more")
+    return lines
 
 
 def _run_discord(settings: Settings) -> int:
@@ -227,6 +285,7 @@ def doctor(settings: Settings) -> list[str]:
         f"  embeddings           {_embeddings_status(container.embeddings())}",
     ]
     lines += [f"  trainer {name:<12} {status(t)}" for name, t in trainers.items()]
+    lines += tenant_lines(settings)
     lines.append("libraries:")
     for module, label in (
         ("discord", "discord.py"),
@@ -248,11 +307,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"trainerbot {__version__}")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="start the Discord bot")
-    sub.add_parser("console", help="the commands in this terminal")
-    sub.add_parser("doctor", help="show configuration and available engines")
+    server_help = "act inside this server's tenant (its id; default: the console's own)"
+    console = sub.add_parser("console", help="the commands in this terminal")
+    console.add_argument("--server", help=server_help)
+    sub.add_parser("doctor", help="show configuration, available engines and the tenants")
     for name in ("train", "test", "jobs"):
         one = sub.add_parser(name, help=f"run !{name} once, e.g. `trainerbot {name} key=value`")
+        one.add_argument("--server", help=server_help)
         one.add_argument("args", nargs=argparse.REMAINDER)
+    adopt = sub.add_parser(
+        "adopt", help="move a workspace's data from before tenants into one server's tenant"
+    )
+    adopt.add_argument("--server", required=True, help="the Discord server's id")
     return parser
 
 
@@ -277,10 +343,12 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "run":
         return _run_discord(settings)
     if args.command == "console":
-        return asyncio.run(_console(settings))
+        return asyncio.run(_console(settings, server=args.server))
+    if args.command == "adopt":
+        return _adopt(settings, args.server)
     if args.command in ("train", "test", "jobs"):
         line = f"{settings.command_prefix}{args.command} {shlex.join(args.args)}"
-        return asyncio.run(_one_command(settings, line))
+        return asyncio.run(_one_command(settings, line, server=args.server))
     # No subcommand: Discord when a token is set, otherwise the console.
     if settings.discord_token is not None:
         return _run_discord(settings)

@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     # Empty: every channel, as the original bot did.
     discord_channels: Annotated[frozenset[int], NoDecode] = frozenset()
     answer_dms: bool = True
+    # The servers (guild ids, comma-separated) the bot serves; it leaves any other. Empty: any.
+    discord_guilds: Annotated[frozenset[int], NoDecode] = frozenset()
+    # Discord user ids of the bot's operators: trainers in every server and in their direct
+    # messages, still acting inside the tenant they speak in.
+    owner_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    # How many tenants (servers, direct messages, the console) keep their stores loaded at once;
+    # others are loaded again when next used. Ignored with storage=memory (nothing to reload from).
+    max_loaded_tenants: int = Field(default=64, ge=1, le=100_000)
     # A voice channel the bot has been silent in this long is left.
     voice_idle_seconds: float = Field(default=300.0, gt=0)
     # How often a training job started from chat is asked for progress (its status message is
@@ -188,14 +196,14 @@ class Settings(BaseSettings):
             raise ValueError("unknown log level; use DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
 
-    @field_validator("discord_channels", mode="before")
+    @field_validator("discord_channels", "discord_guilds", "owner_ids", mode="before")
     @classmethod
-    def _channel_ids(cls, value: object) -> object:
+    def _discord_ids(cls, value: object) -> object:
         if not isinstance(value, str):
             return value
         ids = [part.strip() for part in value.split(",") if part.strip()]
-        if not all(part.isdigit() for part in ids):
-            raise ValueError("channel ids are numbers, separated by commas")
+        if not all(part.isdigit() and len(part) <= 20 for part in ids):
+            raise ValueError("Discord ids are numbers, separated by commas")
         return frozenset(int(part) for part in ids)
 
     @field_validator("command_prefix")

@@ -7,11 +7,13 @@ adapter with ``container.<name>.override(...)``.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 import tempfile
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from dependency_injector import containers, providers
 
@@ -48,6 +50,7 @@ from trainerbot.adapters.memory import (
     InMemoryInteractionLog,
     InMemoryJobStore,
     InMemoryModelRegistry,
+    InMemorySettingsStore,
     InMemoryWorkspace,
 )
 from trainerbot.adapters.openai import (
@@ -67,7 +70,9 @@ from trainerbot.adapters.storage import (
     JsonlInteractionLog,
     JsonlJobStore,
     JsonlModelRegistry,
+    JsonlSettingsStore,
 )
+from trainerbot.adapters.storage.tenants import Adopted, adopt, known_tenants, legacy_items
 from trainerbot.adapters.tokens import TiktokenTokenCounter
 from trainerbot.adapters.unavailable import (
     UnavailableChatModel,
@@ -87,6 +92,7 @@ from trainerbot.core.get_file import GetFile
 from trainerbot.core.link_reply import LinkReply
 from trainerbot.core.list_jobs import ListJobs
 from trainerbot.core.list_models import ListModels
+from trainerbot.core.manage_settings import IdentifyMember, ManageSettings
 from trainerbot.core.rate_limit import RateLimit
 from trainerbot.core.record_correction import RecordCorrection
 from trainerbot.core.record_feedback import RecordFeedback
@@ -94,11 +100,14 @@ from trainerbot.core.refresh_job import RefreshJob
 from trainerbot.core.select_dataset import SelectDataset
 from trainerbot.core.show_instructions import ShowInstructions
 from trainerbot.core.speak_reply import SpeakReply
+from trainerbot.core.tenancy import Tenant, TenantRegistry, TenantScope
 from trainerbot.core.test_model import TestModel
 from trainerbot.core.train_model import TrainModel
 from trainerbot.core.transcribe_voice import TranscribeVoice
 from trainerbot.core.use_cases import UseCases
 from trainerbot.core.use_model import UseModel
+
+log = logging.getLogger(__name__)
 
 # What this build or configuration cannot do, said plainly to whoever asks for it.
 NO_OPENAI_SETTINGS = (
@@ -112,6 +121,8 @@ NO_WHISPER_MODEL = (
     "Whisper model folder."
 )
 NO_VOICE = "Voice channels exist only in Discord: run the bot with a Discord token to speak."
+# Each tenant's workspace is a folder here, below the configured workspace.
+TENANTS_FOLDER = "servers"
 
 
 def _voice_key(settings: Settings) -> str:
@@ -193,6 +204,7 @@ def _default_instructions() -> str:
 class Container(containers.DeclarativeContainer):
     """Everything trainerbot is made of, wired from ``settings``."""
 
+    __self__ = providers.Self()
     settings = providers.Dependency(instance_of=Settings)
     limits = providers.Singleton(lambda s: s.limits(), settings)
     default_model = providers.Callable(lambda s: s.resolved_chat_model, settings)
@@ -204,7 +216,7 @@ class Container(containers.DeclarativeContainer):
 
     workspace = providers.Selector(
         storage,
-        filesystem=providers.Singleton(FilesystemWorkspace, _root),
+        filesystem=providers.Singleton(FilesystemWorkspace, _root, excluded=(TENANTS_FOLDER,)),
         memory=providers.Singleton(InMemoryWorkspace),
     )
     interactions = providers.Selector(
@@ -247,6 +259,13 @@ class Container(containers.DeclarativeContainer):
         filesystem=providers.Singleton(FilesystemDatasetStore, _root),
         memory=providers.Singleton(InMemoryDatasetStore),
     )
+    tenant_settings = providers.Selector(
+        storage,
+        filesystem=providers.Singleton(
+            JsonlSettingsStore, providers.Callable(lambda r: r / "settings.jsonl", _records)
+        ),
+        memory=providers.Singleton(InMemorySettingsStore),
+    )
 
     # --- OpenAI: one client, built on first use, shared by every OpenAI adapter ---------------
     openai_client = providers.Singleton(
@@ -282,9 +301,10 @@ class Container(containers.DeclarativeContainer):
         ),
         memory=providers.Singleton(InMemoryArtifactStore),
     )
-    # The GGUF model in this process (llama.cpp): the base model offline, and whatever answers as a
-    # lora: model (its adapter applied to these weights) whichever backend answers the rest.
-    embedded_chat_model = providers.Singleton(
+    # The GGUF model in this process (llama.cpp), shared by every tenant: the base model offline,
+    # and whatever answers as a lora: model (its adapter applied to these weights) whichever
+    # backend answers the rest.
+    embedded_llama = providers.Singleton(
         LlamaCppChatModel,
         model_path=settings.provided.gguf_model,
         context_tokens=settings.provided.gguf_context_tokens,
@@ -294,9 +314,15 @@ class Container(containers.DeclarativeContainer):
         temperature=providers.Callable(
             lambda s: s.temperature if s.temperature is not None else 0.2, settings
         ),
-        adapter_path=providers.Callable(
-            lambda store: functools.partial(lora_adapter_path, store), artifacts
+    )
+    # This tenant's view of it: its own lora: models' adapters, from its own models/ folder.
+    embedded_chat_model = providers.Singleton(
+        lambda llama, store, s: llama.with_adapters(
+            functools.partial(lora_adapter_path, store), scope=str(s.workspace)
         ),
+        embedded_llama,
+        artifacts,
+        settings,
     )
     # What answers with base models: OpenAI (or compatible), or the embedded model.
     base_chat_model = providers.Selector(
@@ -314,8 +340,10 @@ class Container(containers.DeclarativeContainer):
             legacy_max_tokens=providers.Callable(lambda s: bool(s.openai_base_url), settings),
         ),
         missing=providers.Singleton(UnavailableChatModel, NO_OPENAI_SETTINGS),
-        local=embedded_chat_model,
+        local=embedded_llama,
     )
+    # One lora training process on this machine at a time, whichever tenant asked.
+    lora_gate = providers.Singleton(asyncio.Semaphore, 1)
     openai_trainer = providers.Selector(
         providers.Callable(_openai_or_missing, settings),
         openai=providers.Singleton(
@@ -360,10 +388,11 @@ class Container(containers.DeclarativeContainer):
                 lambda s: functools.partial(_gguf_weights, s), settings
             ),
             base_model=providers.Callable(_embedded_model_name, settings),
-            base_chat=embedded_chat_model,
+            base_chat=embedded_llama,
             system_prompt=settings.provided.system_prompt,
             embeddings=embeddings,
             settings=providers.Callable(_lora_settings, settings),
+            gate=lora_gate,
         ),
         openai=openai_trainer,
     )
@@ -465,6 +494,7 @@ class Container(containers.DeclarativeContainer):
         system_prompt=settings.provided.system_prompt,
         limits=limits,
         rate_limit=rate_limit,
+        settings=tenant_settings,
     )
     link_reply = providers.Singleton(LinkReply, interactions=interactions)
     transcribe_voice = providers.Singleton(
@@ -494,6 +524,8 @@ class Container(containers.DeclarativeContainer):
         workspace=workspace,
         limits=limits,
         tokens=token_counter,
+        settings=tenant_settings,
+        system_prompt=settings.provided.system_prompt,
     )
     # Each trainer's latest !test, in memory, for !fix.
     recent_tests = providers.Singleton(RecentTests)
@@ -550,6 +582,21 @@ class Container(containers.DeclarativeContainer):
     cancel_job = providers.Singleton(CancelJob, trainers=trainers, jobs=jobs)
     list_models = providers.Singleton(ListModels, models=models, default_model=default_model)
     use_model = providers.Singleton(UseModel, models=models, default_model=default_model)
+    manage_settings = providers.Singleton(
+        ManageSettings,
+        settings=tenant_settings,
+        models=models,
+        default_model=default_model,
+        default_persona=settings.provided.system_prompt,
+        default_trainer_role=settings.provided.trainer_role,
+        limits=limits,
+    )
+    identify_member = providers.Singleton(
+        IdentifyMember,
+        settings=tenant_settings,
+        default_trainer_role=settings.provided.trainer_role,
+        owners=providers.Callable(lambda s: frozenset(map(str, s.owner_ids)), settings),
+    )
 
     use_cases = providers.Singleton(
         UseCases,
@@ -573,7 +620,105 @@ class Container(containers.DeclarativeContainer):
         cancel_job=cancel_job,
         list_models=list_models,
         use_model=use_model,
+        manage_settings=manage_settings,
+        identify_member=identify_member,
     )
+    # Every tenant's use cases, each over its own stores (Tenants).
+    tenants = providers.Singleton(lambda root: Tenants(root), __self__)
+
+
+# What every tenant shares with the root container that built it: the models, engines and
+# clients (loaded once per process), the rate limit (per member, wherever they speak), the gate
+# of lora training. Everything else — the workspace, the records, the trained models, the use
+# cases over them — each tenant has its own.
+SHARED = (
+    "limits",
+    "openai_client",
+    "embeddings",
+    "embedded_llama",
+    "base_chat_model",
+    "openai_trainer",
+    "lora_gate",
+    "audio_converter",
+    "speech_to_text",
+    "espeak",
+    "text_to_speech",
+    "voice_output",
+    "charts",
+    "token_counter",
+    "rate_limit",
+)
+_NOT_DELEGATED = frozenset({"settings", "__self__", "tenants"})
+
+
+def tenant_workspace(settings: Settings, tenant: Tenant) -> Path:
+    """Where ``tenant``'s files live: ``<workspace>/servers/<tenant key>``."""
+    return settings.workspace / TENANTS_FOLDER / tenant.key
+
+
+def tenant_container(root: Container, tenant: Tenant) -> Container:
+    """A container for ``tenant``: its own workspace and stores under ``tenant_workspace``, and
+    the root's shared providers (``SHARED``), plus whatever a test or a program overrode in the
+    root (an override applies to every tenant)."""
+    settings: Settings = root.settings()
+    child = Container(
+        settings=settings.model_copy(update={"workspace": tenant_workspace(settings, tenant)})
+    )
+    for name, provider in root.providers.items():
+        if name in _NOT_DELEGATED:
+            continue
+        if name in SHARED or provider.overridden:
+            getattr(child, name).override(provider)
+    return child
+
+
+class Tenants:
+    """Every tenant's use cases, built from the root container on first use and kept within
+    ``TRAINERBOT_MAX_LOADED_TENANTS`` (see ``TenantRegistry``; with storage=memory all are kept:
+    nothing could be loaded again)."""
+
+    def __init__(self, root: Container) -> None:
+        self._root = root
+        settings: Settings = root.settings()
+        limit = None if settings.storage == "memory" else settings.max_loaded_tenants
+        self.registry: TenantRegistry[TenantScope] = TenantRegistry(self._build, max_loaded=limit)
+
+    def scope(self, tenant: Tenant) -> TenantScope:
+        return self.registry.get(tenant)
+
+    def known(self) -> list[Tenant]:
+        """The tenants that have data: on disk, or (storage=memory) those used so far."""
+        settings: Settings = self._root.settings()
+        if settings.storage == "memory":
+            return self.registry.loaded_tenants()
+        return known_tenants(settings.workspace / TENANTS_FOLDER)
+
+    def adopt(self, tenant: Tenant) -> Adopted:
+        """Move a single-tenant workspace's data (from before tenants) into ``tenant``."""
+        settings: Settings = self._root.settings()
+        return adopt(settings.workspace, TENANTS_FOLDER, tenant)
+
+    def adopt_if_one_server(self) -> Adopted | None:
+        """With exactly one server configured (``TRAINERBOT_DISCORD_GUILDS``), data from before
+        tenants becomes that server's; None when there is nothing to do."""
+        settings: Settings = self._root.settings()
+        if settings.storage != "filesystem" or len(settings.discord_guilds) != 1:
+            return None
+        if not legacy_items(settings.workspace, TENANTS_FOLDER):
+            return None
+        (guild,) = settings.discord_guilds
+        return self.adopt(Tenant.server(guild))
+
+    def use_cases(self, tenant: Tenant) -> UseCases:
+        return self.scope(tenant).use_cases
+
+    def container(self, tenant: Tenant) -> Container:
+        # A DeclarativeContainer's instances are DynamicContainers: no isinstance check to make.
+        return cast(Container, self.scope(tenant).resources)
+
+    def _build(self, tenant: Tenant) -> TenantScope:
+        child = tenant_container(self._root, tenant)
+        return TenantScope(tenant=tenant, use_cases=child.use_cases(), resources=child)
 
 
 def create_container(settings: Settings | None = None) -> Container:
@@ -592,9 +737,13 @@ def create_bot(container: Container | None = None) -> TrainerBot:
     container = container if container is not None else create_container()
     settings: Settings = container.settings()
     voice = container.voice_output()
+    tenants: Tenants = container.tenants()
+    adopted = tenants.adopt_if_one_server()
+    if adopted is not None:
+        log.warning("%s", adopted.summary())
     options = BotOptions(
         prefix=settings.command_prefix,
-        trainer_role=settings.trainer_role,
+        guilds=settings.discord_guilds,
         channels=settings.discord_channels,
         answer_dms=settings.answer_dms,
         max_upload_bytes=settings.max_upload_bytes,
@@ -602,5 +751,8 @@ def create_bot(container: Container | None = None) -> TrainerBot:
         language=settings.language,
     )
     return build_bot(
-        container.use_cases(), options, voice=voice if isinstance(voice, DiscordVoice) else None
+        tenants.scope,
+        options,
+        voice=voice if isinstance(voice, DiscordVoice) else None,
+        tenants=tenants.known,
     )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trainerbot.ports import ChatModel, InteractionLog, ModelRegistry
+from trainerbot.ports import ChatModel, InteractionLog, ModelRegistry, SettingsStore
 
 from .entities import Actor, ChatMessage, Interaction, Role, Source, new_id
 from .errors import EmptyMessage, MessageTooLong, ServiceError
 from .limits import DEFAULT_LIMITS, Limits
+from .manage_settings import system_prompt
 from .rate_limit import RateLimit
 
 
@@ -38,7 +39,7 @@ class AnswerMessage:
       takes one from it, a voice message took its one when it was transcribed.
     - Empty or blank text is refused (``EmptyMessage``); text over ``max_message_chars`` too.
     - The active model answers (``!use``), or the configured default when none was chosen.
-    - The model sees the system prompt, then the last ``history_turns`` exchanges of this
+    - The model sees the system prompt (the tenant's persona, else the configured one), then the last ``history_turns`` exchanges of this
       conversation (oldest dropped first to stay under ``max_history_chars``), then the message.
     - An empty answer from the model is a failure, not a reply.
     - Every answer is logged as an interaction — prompt, history, model, reply, message id — before
@@ -55,7 +56,9 @@ class AnswerMessage:
         system_prompt: str,
         limits: Limits = DEFAULT_LIMITS,
         rate_limit: RateLimit | None = None,
+        settings: SettingsStore | None = None,
     ) -> None:
+        self._settings = settings
         self._rate_limit = rate_limit
         self._chat_model = chat_model
         self._interactions = interactions
@@ -78,8 +81,9 @@ class AnswerMessage:
         model = await self._models.active() or self._default_model
         history = await self._history(request.conversation_id)
         messages: list[ChatMessage] = []
-        if self._system_prompt:
-            messages.append(ChatMessage(Role.SYSTEM, self._system_prompt))
+        prompt = await system_prompt(self._settings, self._system_prompt)
+        if prompt:
+            messages.append(ChatMessage(Role.SYSTEM, prompt))
         messages.extend(history)
         messages.append(ChatMessage(Role.USER, text))
 

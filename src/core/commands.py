@@ -183,6 +183,18 @@ COMMANDS: Mapping[str, CommandSpec] = {
             (_P("model", "a model id from !models", required=True),),
             trainer_only=True,
         ),
+        CommandSpec(
+            "persona",
+            "Show or set my system prompt here ('reset': the default).",
+            (_P("text", "the new system prompt, or reset", rest=True),),
+            trainer_only=True,
+        ),
+        CommandSpec(
+            "settings",
+            "Show this server's settings, or set its trainer role.",
+            (_P("trainer_role", "the role whose members may train here, or reset"),),
+            trainer_only=True,
+        ),
     )
 }
 

@@ -34,6 +34,15 @@ class Actor:
     can_train: bool = False
 
 
+@dataclass(frozen=True)
+class TenantSettings:
+    """What a tenant's trainers chose for it (``!persona``, ``!settings``); None: the configured
+    default. The active model is the model registry's (``!use``)."""
+
+    persona: str | None = None
+    trainer_role: str | None = None
+
+
 class Role(StrEnum):
     SYSTEM = "system"
     USER = "user"
@@ -449,6 +458,9 @@ class TrainingSpec:
     suffix: str | None = None
     seed: int | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # The system prompt the trained model will answer under (the tenant's persona), for trainers
+    # that train with it.
+    system_prompt: str | None = None
 
 
 @dataclass(frozen=True)

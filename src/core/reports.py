@@ -12,11 +12,12 @@ from .export_data import ExportResult
 from .fix_failure import FixFailureResult
 from .limits import human_bytes
 from .list_models import ListModelsResult
+from .manage_settings import SettingsResult
 from .test_model import PREDICTIONS_FILE, TestResult
 from .text import plural
 from .train_model import TrainResult
 
-USAGE_WIDTH = 38
+USAGE_WIDTH = 24
 
 
 def help_text(prefix: str, command: str | None) -> str:
@@ -34,7 +35,7 @@ def help_text(prefix: str, command: str | None) -> str:
         mark = "*" if spec.trainer_only else " "
         usage = spec.usage(prefix)
         if len(usage) > USAGE_WIDTH:
-            lines.append(f" {mark} {usage}\n   {'':<{USAGE_WIDTH}} {spec.summary}")
+            lines.append(f" {mark} {usage}\n     {spec.summary}")
         else:
             lines.append(f" {mark} {usage:<{USAGE_WIDTH}} {spec.summary}")
     lines.append(f"Anything else is answered by the model. {prefix}help <command> for details.")
@@ -148,6 +149,23 @@ def models(result: ListModelsResult) -> str:
         mark = "→" if model.id == result.active else " "
         origin = f"trained by {model.trainer} (job {model.job_id})" if model.job_id else "default"
         lines.append(f" {mark} {model.id}  {origin}")
+    return "\n".join(lines)
+
+
+def settings(result: SettingsResult, *, prefix: str = "!") -> str:
+    """``!settings`` and ``!persona``: what changed, then every setting of this tenant."""
+
+    def default(is_default: bool) -> str:
+        return " (the default)" if is_default else ""
+
+    lines = [f"Changed the {' and '.join(result.changed)}."] if result.changed else []
+    lines += [
+        f"Model: {result.active_model}{default(result.active_is_default)} — {prefix}use to change.",
+        f"Trainer role: {result.trainer_role}{default(result.trainer_role_is_default)} — "
+        f"{prefix}settings trainer_role=<name> to change.",
+        f"Persona{default(result.persona_is_default)} — {prefix}persona <text> to change:",
+        _quoted(result.persona, 400),
+    ]
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ from trainerbot.ports import (
     JobStore,
     ModelRegistry,
     ModelTrainer,
+    SettingsStore,
     TokenCounter,
     Workspace,
 )
@@ -39,6 +40,7 @@ from .errors import (
 )
 from .jobs import register_model
 from .limits import DEFAULT_LIMITS, Limits
+from .manage_settings import system_prompt
 from .paths import parse_user_path
 from .tokens import TokenCheck
 
@@ -113,7 +115,11 @@ class TrainModel:
         workspace: Workspace,
         limits: Limits = DEFAULT_LIMITS,
         tokens: TokenCounter | None = None,
+        settings: SettingsStore | None = None,
+        system_prompt: str | None = None,
     ) -> None:
+        self._settings = settings
+        self._system_prompt = system_prompt
         self._trainers = trainers
         self._tokens = tokens
         self._default_trainer = default_trainer
@@ -159,6 +165,7 @@ class TrainModel:
             validation=test if test.examples else None,
             suffix=dataset.name[:18],
             metadata={"dataset": dataset.name, "dataset_version": dataset.version, "job": job.id},
+            system_prompt=await system_prompt(self._settings, self._system_prompt or "") or None,
         )
         # The job is recorded before the trainer starts, so a crash part-way (an upload done, the
         # provider job not yet known) leaves a job that RefreshJob can resume or settle.

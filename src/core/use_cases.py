@@ -14,6 +14,7 @@ from .get_file import GetFile
 from .link_reply import LinkReply
 from .list_jobs import ListJobs
 from .list_models import ListModels
+from .manage_settings import IdentifyMember, ManageSettings
 from .record_correction import RecordCorrection
 from .record_feedback import RecordFeedback
 from .refresh_job import RefreshJob
@@ -48,3 +49,5 @@ class UseCases:
     cancel_job: CancelJob
     list_models: ListModels
     use_model: UseModel
+    manage_settings: ManageSettings
+    identify_member: IdentifyMember

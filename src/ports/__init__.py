@@ -14,6 +14,7 @@ from .interaction_log import InteractionLog
 from .job_store import JobStore
 from .model_registry import ModelRegistry
 from .model_trainer import ModelTrainer
+from .settings_store import SettingsStore
 from .speech_to_text import SpeechToText
 from .text_to_speech import TextToSpeech
 from .token_counter import TokenCounter
@@ -33,6 +34,7 @@ __all__ = [
     "LossCurveSource",
     "ModelRegistry",
     "ModelTrainer",
+    "SettingsStore",
     "SpeechToText",
     "TextToSpeech",
     "TokenCounter",

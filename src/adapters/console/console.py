@@ -33,6 +33,7 @@ from trainerbot.core.follow_job import FollowJobRequest
 from trainerbot.core.get_file import GetFileRequest
 from trainerbot.core.list_jobs import ListJobsRequest
 from trainerbot.core.list_models import ListModelsRequest
+from trainerbot.core.manage_settings import SettingsRequest
 from trainerbot.core.record_correction import CorrectionRequest
 from trainerbot.core.record_feedback import FeedbackRequest
 from trainerbot.core.refresh_job import RefreshJobRequest
@@ -58,7 +59,9 @@ CONSOLE_ORIGIN = "console"
 class Console:
     """Runs trainerbot's command set for one person at a terminal.
 
-    The person at the terminal owns the machine, so they act as a trainer. Plain text is answered
+    The person at the terminal owns the machine, so they act as a trainer — inside the one tenant
+    whose use cases it was given (``trainerbot console --server ID``; by default the console's own
+    tenant): it never reaches another tenant's data. Plain text is answered
     by the chat model; every answer shows its id, for ``!correct``.
 
     ``!test`` saves ``predictions.jsonl`` and its charts in a new folder under ``exports_dir``
@@ -109,6 +112,8 @@ class Console:
             "cancel": self._cancel,
             "models": self._models,
             "use": self._use,
+            "persona": self._persona,
+            "settings": self._settings,
         }
         missing = set(COMMANDS) - set(self._handlers)
         assert not missing, f"console lacks handlers for {missing}"
@@ -411,3 +416,15 @@ class Console:
             UseModelRequest(actor=self._actor, model=command.text("model") or "")
         )
         return f"Now answering with {result.model} (was {result.previous})."
+
+    async def _persona(self, command: ParsedCommand) -> str:
+        result = await self._uc.manage_settings.execute(
+            SettingsRequest(actor=self._actor, persona=command.text("text") or None)
+        )
+        return fmt.settings(result, prefix=self._prefix)
+
+    async def _settings(self, command: ParsedCommand) -> str:
+        result = await self._uc.manage_settings.execute(
+            SettingsRequest(actor=self._actor, trainer_role=command.text("trainer_role") or None)
+        )
+        return fmt.settings(result, prefix=self._prefix)

@@ -1,23 +1,26 @@
-"""The Discord bot: discord.py's ``commands.Bot`` with one cog per concern, built from the use
-cases. ``build_bot`` is the way in; ``trainerbot.create_bot`` builds it from a container."""
+"""The Discord bot: discord.py's ``commands.Bot`` with one cog per concern, built from each
+tenant's use cases. ``build_bot`` is the way in; ``trainerbot.create_bot`` builds it from a
+container."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import discord
 from discord.ext import commands
 
-from trainerbot.core.use_cases import UseCases
+from trainerbot.core.tenancy import Tenant, TenantScope
 
 from .chat import ChatCog
 from .corrections import CorrectionsCog
 from .errors import error_reply
 from .files import FilesCog
 from .jobs import JobFollower
-from .messaging import is_trainer, send_text
+from .messaging import send_text
 from .options import BotOptions
+from .tenancy import DiscordTenancy
 from .training import TrainingCog
 from .voice import DiscordVoice
 from .voice_commands import VoiceCog
@@ -42,6 +45,12 @@ class TrainerBot(commands.Bot):
     Rules:
     - Commands come as ``<prefix>command`` and as slash commands; the bot ignores itself and
       other bots.
+    - Every server is a tenant, and so are each member's direct messages: a command or message
+      acts only on the data of the tenant it was given in (``DiscordTenancy``). Who is a
+      trainer is decided there too: the server's administrators and holders of its trainer
+      role, and the operators (``TRAINERBOT_OWNER_IDS``) everywhere.
+    - With ``options.guilds`` set, the bot serves only those servers: it leaves any other when
+      it joins it or finds itself there at start (logged once), and ignores it meanwhile.
     - Every failure gets one short reply (``errors.error_reply``): a trainerbot error's own
       message, or a generic line while the details go to the log.
     - Nothing the bot sends pings anyone (``allowed_mentions`` is none, for every message).
@@ -52,10 +61,11 @@ class TrainerBot(commands.Bot):
 
     def __init__(
         self,
-        use_cases: UseCases,
+        scopes: Callable[[Tenant], TenantScope],
         options: BotOptions,
         *,
         voice: DiscordVoice | None = None,
+        tenants: Callable[[], Iterable[Tenant]] | None = None,
     ) -> None:
         super().__init__(
             command_prefix=options.prefix,
@@ -64,83 +74,74 @@ class TrainerBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             case_insensitive=True,
         )
-        self.use_cases = use_cases
         self.options = options
         self.voice = voice
+        self.tenancy = DiscordTenancy(scopes, guilds=options.guilds)
         self.jobs = JobFollower(
-            self,
-            follow_job=use_cases.follow_job,
-            list_jobs=use_cases.list_jobs,
-            prefix=options.prefix,
+            self, scopes=scopes, tenants=tenants or (lambda: ()), prefix=options.prefix
         )
 
-    def is_trainer(self, user: object) -> bool:
-        return isinstance(user, discord.abc.User) and is_trainer(user, self.options.trainer_role)
+    async def is_trainer(self, ctx: commands.Context[Any]) -> bool:
+        """Whether the author of ``ctx`` may train in the tenant it was given in."""
+        _, actor = await self.tenancy.here(ctx)
+        return actor.can_train
+
+    async def bot_check(self, ctx: commands.Context[Any], /) -> bool:
+        # A server the bot does not serve gets nothing, not even an error (it is being left).
+        if not self.tenancy.serves(ctx.guild):
+            raise NotServed()
+        return True
 
     async def setup_hook(self) -> None:
         for cog in self._cogs():
             await self.add_cog(cog)
 
     def _cogs(self) -> list[commands.Cog]:
-        uc, options = self.use_cases, self.options
+        tenancy, options = self.tenancy, self.options
         return [
-            ChatCog(
-                self,
-                answer_message=uc.answer_message,
-                link_reply=uc.link_reply,
-                transcribe_voice=uc.transcribe_voice,
-                speak_reply=uc.speak_reply,
-                record_feedback=uc.record_feedback,
-                voice=self.voice,
-                options=options,
-            ),
+            ChatCog(self, tenancy=tenancy, voice=self.voice, options=options),
             TrainingCog(
-                train_model=uc.train_model,
-                test_model=uc.test_model,
-                list_jobs=uc.list_jobs,
-                refresh_job=uc.refresh_job,
-                cancel_job=uc.cancel_job,
-                list_models=uc.list_models,
-                use_model=uc.use_model,
-                trainer_role=options.trainer_role,
+                tenancy=tenancy,
                 prefix=options.prefix,
                 max_upload_bytes=options.max_upload_bytes,
-                fix_failure=uc.fix_failure,
                 jobs=self.jobs,
             ),
-            CorrectionsCog(
-                record_correction=uc.record_correction,
-                record_feedback=uc.record_feedback,
-                trainer_role=options.trainer_role,
-            ),
+            CorrectionsCog(tenancy=tenancy),
             VoiceCog(voice=self.voice),
-            FilesCog(
-                show_instructions=uc.show_instructions,
-                archive_files=uc.archive_files,
-                export_data=uc.export_data,
-                select_dataset=uc.select_dataset,
-                get_file=uc.get_file,
-                transcribe_voice=uc.transcribe_voice,
-                trainer_role=options.trainer_role,
-                prefix=options.prefix,
-            ),
+            FilesCog(tenancy=tenancy, prefix=options.prefix),
         ]
 
     async def on_message(self, message: discord.Message, /) -> None:
-        if message.author.bot:
+        if message.author.bot or not self.tenancy.serves(message.guild):
             return
         await self.process_commands(message)
 
     async def on_command_error(
         self, context: commands.Context[Any], exception: commands.CommandError, /
     ) -> None:
+        if isinstance(exception, NotServed):
+            return
         await send_text(context, error_reply(exception, self.options.prefix))
 
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self._leave_if_not_served(guild)
+
     async def on_ready(self) -> None:
+        for guild in tuple(self.guilds):
+            await self._leave_if_not_served(guild)
         try:
             await self.jobs.resume()
         except Exception:  # the bot still answers; the jobs can be followed with !jobs
             log.exception("following the unfinished training jobs again failed")
+
+    async def _leave_if_not_served(self, guild: discord.Guild) -> None:
+        if self.tenancy.serves(guild):
+            return
+        self.tenancy.log_refused(guild)
+        try:
+            await guild.leave()
+        except discord.HTTPException as error:
+            log.warning("could not leave server %s: %s", guild.id, error)
 
     async def close(self) -> None:
         await self.jobs.close()
@@ -149,9 +150,20 @@ class TrainerBot(commands.Bot):
         await super().close()
 
 
+class NotServed(commands.CheckFailure):
+    """A command from a server the bot does not serve: not answered."""
+
+
 def build_bot(
-    use_cases: UseCases, options: BotOptions | None = None, *, voice: DiscordVoice | None = None
+    scopes: Callable[[Tenant], TenantScope],
+    options: BotOptions | None = None,
+    *,
+    voice: DiscordVoice | None = None,
+    tenants: Callable[[], Iterable[Tenant]] | None = None,
 ) -> TrainerBot:
     """The bot, ready to ``run(token)`` or to be driven by dpytest (after
-    ``dpytest.configure(bot)``, call ``await bot.setup_hook()`` to add its cogs)."""
-    return TrainerBot(use_cases, options or BotOptions(), voice=voice)
+    ``dpytest.configure(bot)``, call ``await bot.setup_hook()`` to add its cogs).
+
+    ``scopes`` gives each tenant's use cases (``trainerbot.container.Tenants.scope``);
+    ``tenants`` lists the tenants that have data, whose unfinished jobs are followed again."""
+    return TrainerBot(scopes, options or BotOptions(), voice=voice, tenants=tenants)

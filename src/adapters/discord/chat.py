@@ -9,7 +9,7 @@ import logging
 import discord
 from discord.ext import commands
 
-from trainerbot.core.answer_message import AnswerMessage, AnswerRequest
+from trainerbot.core.answer_message import AnswerRequest
 from trainerbot.core.entities import Rating, Source
 from trainerbot.core.errors import (
     CapabilityUnavailable,
@@ -17,14 +17,15 @@ from trainerbot.core.errors import (
     UnknownMessage,
     VoiceNotConnected,
 )
-from trainerbot.core.link_reply import LinkReply, LinkReplyRequest
-from trainerbot.core.record_feedback import FeedbackRequest, RecordFeedback
+from trainerbot.core.link_reply import LinkReplyRequest
+from trainerbot.core.record_feedback import FeedbackRequest
 from trainerbot.core.speak_reply import SpeakReply, SpeakRequest
-from trainerbot.core.transcribe_voice import TranscribeRequest, TranscribeVoice
+from trainerbot.core.transcribe_voice import TranscribeRequest
 
 from .errors import error_reply
-from .messaging import actor_of, is_audio, read_audio, send_text
+from .messaging import is_audio, read_audio, send_text
 from .options import BotOptions
+from .tenancy import DiscordTenancy
 from .voice import DiscordVoice
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,9 @@ class ChatCog(commands.Cog, name="Chat"):
     """Answers what people say.
 
     Rules:
-    - The bot ignores itself and other bots, and messages that are commands.
+    - The bot ignores itself and other bots, messages that are commands, and servers it does not
+      serve. Each message is answered, logged and rated inside its own tenant (its server, or
+      its author's direct messages).
     - An audio attachment or a voice message is transcribed first; what was heard is shown,
       then answered. Hearing nothing is said as such, and nothing is asked of the model.
     - The typing indicator shows while the answer is made; the answer replies to the message,
@@ -52,26 +55,20 @@ class ChatCog(commands.Cog, name="Chat"):
         self,
         bot: commands.Bot,
         *,
-        answer_message: AnswerMessage,
-        link_reply: LinkReply,
-        transcribe_voice: TranscribeVoice,
-        speak_reply: SpeakReply,
-        record_feedback: RecordFeedback,
+        tenancy: DiscordTenancy,
         voice: DiscordVoice | None,
         options: BotOptions,
     ) -> None:
         self.bot = bot
-        self._answer = answer_message
-        self._link = link_reply
-        self._transcribe = transcribe_voice
-        self._speak = speak_reply
-        self._feedback = record_feedback
+        self._tenancy = tenancy
         self._voice = voice
         self._options = options
         self._speaking: set[asyncio.Task[None]] = set()
 
     def should_answer(self, message: discord.Message) -> bool:
         if message.author.bot or message.content.startswith(self._options.prefix):
+            return False
+        if not self._tenancy.serves(message.guild):
             return False
         if message.guild is None:
             return self._options.answer_dms
@@ -97,13 +94,16 @@ class ChatCog(commands.Cog, name="Chat"):
             )
 
     async def _reply_to(self, message: discord.Message) -> None:
-        actor = actor_of(message.author, self._options.trainer_role)
+        guild_id = message.guild.id if message.guild is not None else None
+        scope = self._tenancy.scope(guild_id, message.author.id)
+        uc = scope.use_cases
+        actor = await self._tenancy.actor(scope, message.author)
         text = self._without_mention(message.content)
         audio = next((a for a in message.attachments if is_audio(a)), None)
         async with message.channel.typing():
             if audio is not None:
                 clip = await read_audio(audio, self._options.max_audio_bytes)
-                heard = await self._transcribe.execute(
+                heard = await uc.transcribe_voice.execute(
                     TranscribeRequest(audio=clip, actor=actor, language=self._options.language)
                 )
                 if not heard.heard_anything:
@@ -118,7 +118,7 @@ class ChatCog(commands.Cog, name="Chat"):
                     message.channel, f"🎙️ Heard: {heard.transcript.text}", reference=message
                 )
                 text = f"{text}\n{heard.transcript.text}".strip()
-            result = await self._answer.execute(
+            result = await uc.answer_message.execute(
                 AnswerRequest(
                     conversation_id=str(message.channel.id),
                     author=actor,
@@ -129,10 +129,10 @@ class ChatCog(commands.Cog, name="Chat"):
             )
         sent = await send_text(message.channel, result.reply, reference=message)
         for reply in sent:
-            await self._link.execute(
+            await uc.link_reply.execute(
                 LinkReplyRequest(interaction_id=result.interaction.id, message_id=str(reply.id))
             )
-        self._speak_in_voice(message, result.reply)
+        self._speak_in_voice(message, result.reply, uc.speak_reply)
 
     def _without_mention(self, content: str) -> str:
         me = self.bot.user
@@ -142,7 +142,7 @@ class ChatCog(commands.Cog, name="Chat"):
             content = content.replace(mention, "")
         return content.strip()
 
-    def _speak_in_voice(self, message: discord.Message, reply: str) -> None:
+    def _speak_in_voice(self, message: discord.Message, reply: str, speak: SpeakReply) -> None:
         """Speak ``reply`` where the author is listening, in the background."""
         author = message.author
         if self._voice is None or not isinstance(author, discord.Member):
@@ -150,7 +150,7 @@ class ChatCog(commands.Cog, name="Chat"):
         state = author.voice
         if state is None or state.channel is None or message.guild is None:
             return
-        task = asyncio.create_task(self._speak_there(state.channel, message.guild.id, reply))
+        task = asyncio.create_task(self._speak_there(state.channel, message.guild.id, reply, speak))
         self._speaking.add(task)
         task.add_done_callback(self._speaking.discard)
 
@@ -159,11 +159,12 @@ class ChatCog(commands.Cog, name="Chat"):
         channel: discord.VoiceChannel | discord.StageChannel,
         guild_id: int,
         reply: str,
+        speak: SpeakReply,
     ) -> None:
         assert self._voice is not None
         try:
             await self._voice.join(channel)
-            await self._speak.execute(
+            await speak.execute(
                 SpeakRequest(text=reply, target=str(guild_id), language=self._options.language)
             )
         except (CapabilityUnavailable, VoiceNotConnected) as error:
@@ -188,10 +189,15 @@ class ChatCog(commands.Cog, name="Chat"):
         user = payload.member or self.bot.get_user(payload.user_id)
         if user is None or user.bot:
             return
+        if payload.guild_id is not None and not self._tenancy.serves(
+            discord.Object(payload.guild_id)
+        ):
+            return
+        scope = self._tenancy.scope(payload.guild_id, payload.user_id)
         try:
-            await self._feedback.execute(
+            await scope.use_cases.record_feedback.execute(
                 FeedbackRequest(
-                    actor=actor_of(user, self._options.trainer_role),
+                    actor=await self._tenancy.actor(scope, user),
                     rating=rating,
                     message_id=str(payload.message_id),
                 )

@@ -16,7 +16,7 @@ A file attached to the message fills an ``attachment`` parameter, when the comma
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from discord import app_commands
@@ -44,8 +44,8 @@ class CommandFailed(commands.CommandError):
 
 class SpecCommand(commands.HybridCommand[Any, ..., None]):
     """A hybrid command described by a ``CommandSpec``: its prefix form parses with the core
-    grammar, and a trainer-only command refuses anyone the bot does not count as a trainer
-    (``bot.is_trainer(user)``) before its body runs, so nothing, not even an attachment, is
+    grammar, and a trainer-only command refuses anyone the bot does not count as a trainer in
+    the tenant it is given in (``await bot.is_trainer(ctx)``) before its body runs, so nothing, not even an attachment, is
     downloaded for them. The use cases check the actor again: this is the early, cheap no."""
 
     def __init__(
@@ -77,10 +77,14 @@ class SpecCommand(commands.HybridCommand[Any, ..., None]):
             ctx.kwargs[ATTACHMENT] = ctx.message.attachments[0]
 
     async def can_run(self, ctx: commands.Context[Any], /) -> bool:
-        is_trainer: Callable[[object], bool] | None = getattr(ctx.bot, "is_trainer", None)
-        if self.spec.trainer_only and (is_trainer is None or not is_trainer(ctx.author)):
-            raise CommandFailed(PermissionDenied())
-        return await super().can_run(ctx)
+        allowed = await super().can_run(ctx)  # the bot's checks first: a server it serves
+        if self.spec.trainer_only:
+            is_trainer: Callable[[commands.Context[Any]], Awaitable[bool]] | None = getattr(
+                ctx.bot, "is_trainer", None
+            )
+            if is_trainer is None or not await is_trainer(ctx):
+                raise CommandFailed(PermissionDenied())
+        return allowed
 
 
 def spec_command(name: str, *, reply_fills: str | None = None) -> Callable[[Callback], SpecCommand]:

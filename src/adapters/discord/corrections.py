@@ -6,11 +6,12 @@ from typing import Any
 
 from discord.ext import commands
 
-from trainerbot.core.record_correction import CorrectionRequest, RecordCorrection
-from trainerbot.core.record_feedback import FeedbackRequest, RecordFeedback
+from trainerbot.core.record_correction import CorrectionRequest
+from trainerbot.core.record_feedback import FeedbackRequest
 
 from .commands import spec_command
-from .messaging import actor_of, send_text
+from .messaging import send_text
+from .tenancy import DiscordTenancy
 
 Context = commands.Context[Any]
 
@@ -21,26 +22,18 @@ class CorrectionsCog(commands.Cog, name="Corrections"):
     Rules:
     - ``!correct <message_id> <text>`` names the answer by its message id (or the id of the
       message it answered); sent as a reply to the answer, ``!correct <text>`` is enough.
-    - Anyone may correct and give feedback; trainers review both when they train.
+    - Anyone may correct and give feedback; trainers review both when they train. An answer is
+      named within the tenant it was given in: an id from another server is not found.
     """
 
-    def __init__(
-        self,
-        *,
-        record_correction: RecordCorrection,
-        record_feedback: RecordFeedback,
-        trainer_role: str,
-    ) -> None:
-        self._correct = record_correction
-        self._feedback = record_feedback
-        self._role = trainer_role
+    def __init__(self, *, tenancy: DiscordTenancy) -> None:
+        self._tenancy = tenancy
 
     @spec_command("correct", reply_fills="message_id")
     async def correct(self, ctx: Context, message_id: str, text: str) -> None:
-        result = await self._correct.execute(
-            CorrectionRequest(
-                actor=actor_of(ctx.author, self._role), message_id=message_id, text=text
-            )
+        scope, actor = await self._tenancy.here(ctx)
+        result = await scope.use_cases.record_correction.execute(
+            CorrectionRequest(actor=actor, message_id=message_id, text=text)
         )
         await send_text(
             ctx,
@@ -49,7 +42,8 @@ class CorrectionsCog(commands.Cog, name="Corrections"):
 
     @spec_command("feedback")
     async def feedback(self, ctx: Context, text: str) -> None:
-        result = await self._feedback.execute(
-            FeedbackRequest(actor=actor_of(ctx.author, self._role), text=text)
+        scope, actor = await self._tenancy.here(ctx)
+        result = await scope.use_cases.record_feedback.execute(
+            FeedbackRequest(actor=actor, text=text)
         )
         await send_text(ctx, f"Thanks — feedback {result.feedback.id} recorded.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import discord
@@ -13,8 +14,9 @@ import discord
 from trainerbot.core import reports
 from trainerbot.core.access import BOT
 from trainerbot.core.entities import Actor, JobStatus, TrainingJob
-from trainerbot.core.follow_job import FollowJob, FollowJobRequest
-from trainerbot.core.list_jobs import ListJobs, ListJobsRequest
+from trainerbot.core.follow_job import FollowJobRequest
+from trainerbot.core.list_jobs import ListJobsRequest
+from trainerbot.core.tenancy import Tenant, TenantScope
 
 from .messaging import send_text
 
@@ -49,48 +51,61 @@ class JobFollower:
       posted in reply to it. Both go through the bot's own channel messages, never through a
       slash command's interaction (whose token lasts 15 minutes; jobs can take hours).
     - ``resume`` (when the bot has connected) follows again every unfinished job that was
-      started from Discord, so a restart loses no outcome. It runs once per process.
-    - A job is followed at most once at a time. A channel or message that is gone is logged,
+      started from Discord, in every tenant (``tenants``, then ``scopes``), so a restart loses
+      no outcome. It runs once per process.
+    - A job is followed in its own tenant's scope, which the follower keeps while it follows;
+      at most once at a time. A channel or message that is gone is logged,
       and the outcome is then posted in the channel alone, or nowhere if the channel is gone too.
     - ``close`` stops following (the jobs go on at their trainers; ``!jobs`` still shows them).
     """
 
     def __init__(
-        self, client: discord.Client, *, follow_job: FollowJob, list_jobs: ListJobs, prefix: str
+        self,
+        client: discord.Client,
+        *,
+        scopes: Callable[[Tenant], TenantScope],
+        tenants: Callable[[], Iterable[Tenant]],
+        prefix: str,
     ) -> None:
         self._client = client
-        self._follow = follow_job
-        self._list = list_jobs
+        self._scopes = scopes
+        self._tenants = tenants
         self._prefix = prefix
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks: dict[tuple[Tenant, str], asyncio.Task[None]] = {}
         self._resumed = False
 
-    def follow(self, job: TrainingJob, origin: Origin, actor: Actor) -> None:
-        """Follow ``job`` in the background (nothing happens if it is followed already)."""
-        if job.id in self._tasks:
+    def follow(self, scope: TenantScope, job: TrainingJob, origin: Origin, actor: Actor) -> None:
+        """Follow ``job`` of ``scope``'s tenant in the background (nothing happens if it is
+        followed already)."""
+        key = (scope.tenant, job.id)
+        if key in self._tasks:
             return
-        task = asyncio.create_task(self._run(job, origin, actor), name=f"trainerbot-job-{job.id}")
-        self._tasks[job.id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
+        task = asyncio.create_task(
+            self._run(scope, job, origin, actor), name=f"trainerbot-job-{job.id}"
+        )
+        self._tasks[key] = task
+        task.add_done_callback(lambda _: self._tasks.pop(key, None))
 
     @property
     def following(self) -> frozenset[str]:
-        return frozenset(self._tasks)
+        return frozenset(job_id for _, job_id in self._tasks)
 
     async def resume(self) -> int:
         """Follow the unfinished jobs started from Discord; how many. Only the first call acts."""
         if self._resumed:
             return 0
         self._resumed = True
-        listed = await self._list.execute(
-            ListJobsRequest(actor=BOT, unfinished=True, limit=RESUMED_AT_MOST)
-        )
         resumed = 0
-        for job in listed.jobs:
-            origin = Origin.parse(job.origin)
-            if origin is not None and job.id not in self._tasks:
-                self.follow(job, origin, BOT)
-                resumed += 1
+        for tenant in self._tenants():
+            scope = self._scopes(tenant)
+            listed = await scope.use_cases.list_jobs.execute(
+                ListJobsRequest(actor=BOT, unfinished=True, limit=RESUMED_AT_MOST)
+            )
+            for job in listed.jobs:
+                origin = Origin.parse(job.origin)
+                if origin is not None and (tenant, job.id) not in self._tasks:
+                    self.follow(scope, job, origin, BOT)
+                    resumed += 1
         if resumed:
             log.info("following %d unfinished training job(s) again", resumed)
         return resumed
@@ -101,9 +116,12 @@ class JobFollower:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self, job: TrainingJob, origin: Origin, actor: Actor) -> None:
+    async def _run(
+        self, scope: TenantScope, job: TrainingJob, origin: Origin, actor: Actor
+    ) -> None:
+        follow = scope.use_cases.follow_job
         try:
-            async for update in self._follow.execute(FollowJobRequest(actor=actor, job_id=job.id)):
+            async for update in follow.execute(FollowJobRequest(actor=actor, job_id=job.id)):
                 job = update.job
                 mark = OUTCOME_MARKS.get(job.status, "⏳")
                 note = f" (note: {update.note})" if update.note else ""

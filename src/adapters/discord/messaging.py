@@ -12,7 +12,7 @@ from discord.ext import commands
 from discord.utils import DEFAULT_FILE_SIZE_LIMIT_BYTES
 
 from trainerbot.core.dataset_sources import Upload
-from trainerbot.core.entities import Actor, AudioClip, FileContent
+from trainerbot.core.entities import AudioClip, FileContent
 from trainerbot.core.errors import AudioTooLarge, FileTooLarge
 from trainerbot.core.limits import human_bytes
 
@@ -24,20 +24,6 @@ MAX_REPLY_MESSAGES = 4
 LONG_REPLY_FILENAME = "answer.md"
 
 AUDIO_EXTENSIONS = (".ogg", ".oga", ".opus", ".wav", ".mp3", ".m4a", ".aac", ".webm", ".flac")
-
-
-def is_trainer(user: discord.abc.User, trainer_role: str) -> bool:
-    """A member with the trainer role, or an administrator of the server. Nobody in DMs: roles
-    belong to a server."""
-    if not isinstance(user, discord.Member):
-        return False
-    if user.guild_permissions.administrator:
-        return True
-    return any(role.name == trainer_role for role in user.roles)
-
-
-def actor_of(user: discord.abc.User, trainer_role: str) -> Actor:
-    return Actor(id=str(user.id), name=user.display_name, can_train=is_trainer(user, trainer_role))
 
 
 def is_audio(attachment: discord.Attachment) -> bool:

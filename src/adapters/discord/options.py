@@ -12,17 +12,20 @@ class BotOptions:
     """How the bot behaves in a server (the ``TRAINERBOT_`` settings of the same names).
 
     - ``prefix``: the text command prefix; every command is also a slash command.
-    - ``trainer_role``: members with this role (and administrators) may use trainer commands.
     - ``channels``: channel ids where every message is answered; elsewhere only mentions. Empty:
       every channel, as the original bot did. Direct messages are answered if ``answer_dms``.
     - ``max_upload_bytes`` / ``max_audio_bytes``: attachments over these are refused unread.
     - ``language``: for speech recognition and synthesis (the engines' default if None).
+    - ``guilds``: the servers the bot serves (it leaves others). Empty: any.
+
+    The trainer role is each server's own (``!settings``; ``TRAINERBOT_TRAINER_ROLE`` is the
+    default), decided in the core with the operators' ids.
     """
 
     prefix: str = "!"
-    trainer_role: str = "trainer"
     channels: frozenset[int] = field(default_factory=frozenset)
     answer_dms: bool = True
     max_upload_bytes: int = 8 * MIB
     max_audio_bytes: int = 25 * MIB
     language: str | None = None
+    guilds: frozenset[int] = field(default_factory=frozenset)

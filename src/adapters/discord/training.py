@@ -10,18 +10,20 @@ import discord
 from discord.ext import commands
 
 from trainerbot.core import reports
-from trainerbot.core.cancel_job import CancelJob, CancelJobRequest
-from trainerbot.core.fix_failure import FixFailure, FixFailureRequest
-from trainerbot.core.list_jobs import ListJobs, ListJobsRequest
-from trainerbot.core.list_models import ListModels, ListModelsRequest
-from trainerbot.core.refresh_job import RefreshJob, RefreshJobRequest
-from trainerbot.core.test_model import TestModel, TestRequest
-from trainerbot.core.train_model import TrainModel, TrainRequest
-from trainerbot.core.use_model import UseModel, UseModelRequest
+from trainerbot.core.cancel_job import CancelJobRequest
+from trainerbot.core.fix_failure import FixFailureRequest
+from trainerbot.core.list_jobs import ListJobsRequest
+from trainerbot.core.list_models import ListModelsRequest
+from trainerbot.core.manage_settings import SettingsRequest
+from trainerbot.core.refresh_job import RefreshJobRequest
+from trainerbot.core.test_model import TestRequest
+from trainerbot.core.train_model import TrainRequest
+from trainerbot.core.use_model import UseModelRequest
 
 from .commands import spec_command
 from .jobs import JobFollower, Origin
-from .messaging import actor_of, read_upload, send_files, send_text
+from .messaging import read_upload, send_files, send_text
+from .tenancy import DiscordTenancy
 
 Context = commands.Context[Any]
 T = TypeVar("T")
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 
 class TrainingCog(commands.Cog, name="Training"):
     """Trainer commands for the learning loop (trainers only: the commands refuse others, and
-    the use cases check again).
+    the use cases check again), each acting inside the tenant it was given in.
 
     Rules:
     - ``!train`` and ``!test`` may take a while: they are acknowledged at once with a status
@@ -43,34 +45,19 @@ class TrainingCog(commands.Cog, name="Training"):
     - ``!test`` posts its report, then one message with ``predictions.jsonl`` and the charts
       attached; a file over the server's upload limit is left out, and the message says so.
     - ``!fix <n> [text]`` turns failure ``n`` of the trainer's latest ``!test`` into a correction.
+    - ``!persona`` and ``!settings`` show and change this tenant's settings.
     """
 
     def __init__(
         self,
         *,
-        train_model: TrainModel,
-        test_model: TestModel,
-        list_jobs: ListJobs,
-        refresh_job: RefreshJob,
-        cancel_job: CancelJob,
-        list_models: ListModels,
-        use_model: UseModel,
-        trainer_role: str,
+        tenancy: DiscordTenancy,
         prefix: str,
         max_upload_bytes: int,
-        fix_failure: FixFailure,
         jobs: JobFollower,
     ) -> None:
-        self._train = train_model
-        self._test = test_model
-        self._jobs = list_jobs
-        self._refresh = refresh_job
+        self._tenancy = tenancy
         self._following = jobs
-        self._cancel = cancel_job
-        self._models = list_models
-        self._use = use_model
-        self._fix = fix_failure
-        self._role = trainer_role
         self._prefix = prefix
         self._max_upload = max_upload_bytes
 
@@ -87,11 +74,12 @@ class TrainingCog(commands.Cog, name="Training"):
         name: str | None = None,
         attachment: discord.Attachment | None = None,
     ) -> None:
+        scope, actor = await self._tenancy.here(ctx)
         upload = await read_upload(attachment, self._max_upload) if attachment else None
         status = await ctx.send("⏳ Checking the dataset and starting training…")
         origin = Origin(status.channel.id, status.id)  # where the outcome goes, even after restarts
         request = TrainRequest(
-            actor=actor_of(ctx.author, self._role),
+            actor=actor,
             data=data,
             attachment=upload,
             data_dir=data_dir,
@@ -103,12 +91,14 @@ class TrainingCog(commands.Cog, name="Training"):
             origin=str(origin),
         )
         result = await _settle(
-            status, "Checking the dataset and starting training", self._train.execute(request)
+            status,
+            "Checking the dataset and starting training",
+            scope.use_cases.train_model.execute(request),
         )
         await send_text(ctx, reports.train_result(result, prefix=self._prefix))
         if not result.job.status.is_final:
             await status.edit(content=f"⏳ {reports.job(result.job)}")
-            self._following.follow(result.job, origin, request.actor)
+            self._following.follow(scope, result.job, origin, request.actor)
 
     @spec_command("test")
     async def test(
@@ -121,9 +111,10 @@ class TrainingCog(commands.Cog, name="Training"):
         baseline: str | None = None,
         attachment: discord.Attachment | None = None,
     ) -> None:
+        scope, actor = await self._tenancy.here(ctx)
         upload = await read_upload(attachment, self._max_upload) if attachment else None
         request = TestRequest(
-            actor=actor_of(ctx.author, self._role),
+            actor=actor,
             data=data,
             attachment=upload,
             data_dir=data_dir,
@@ -132,26 +123,28 @@ class TrainingCog(commands.Cog, name="Training"):
             baseline=baseline,
         )
         status = await ctx.send("⏳ Testing…")
-        result = await _settle(status, "Testing", self._test.execute(request))
+        result = await _settle(status, "Testing", scope.use_cases.test_model.execute(request))
         await send_text(ctx, reports.test_result(result, prefix=self._prefix))
         await send_files(ctx, result.files)
 
     @spec_command("fix")
     async def fix(self, ctx: Context, number: str, text: str | None = None) -> None:
-        result = await self._fix.execute(
-            FixFailureRequest(actor=actor_of(ctx.author, self._role), number=number, text=text)
+        scope, actor = await self._tenancy.here(ctx)
+        result = await scope.use_cases.fix_failure.execute(
+            FixFailureRequest(actor=actor, number=number, text=text)
         )
         await send_text(ctx, reports.fix_result(result, prefix=self._prefix))
 
     @spec_command("jobs")
     async def jobs(self, ctx: Context, job_id: str | None = None) -> None:
-        actor = actor_of(ctx.author, self._role)
+        scope, actor = await self._tenancy.here(ctx)
+        uc = scope.use_cases
         if job_id:
-            refreshed = await self._refresh.execute(RefreshJobRequest(actor=actor, job_id=job_id))
+            refreshed = await uc.refresh_job.execute(RefreshJobRequest(actor=actor, job_id=job_id))
             text = reports.job(refreshed.job)
             await send_text(ctx, f"{text}\nnote: {refreshed.note}" if refreshed.note else text)
             return
-        listed = await self._jobs.execute(ListJobsRequest(actor=actor))
+        listed = await uc.list_jobs.execute(ListJobsRequest(actor=actor))
         if not listed.jobs:
             await send_text(ctx, f"No training jobs yet. Start one with {self._prefix}train.")
             return
@@ -159,24 +152,39 @@ class TrainingCog(commands.Cog, name="Training"):
 
     @spec_command("cancel")
     async def cancel(self, ctx: Context, job_id: str) -> None:
-        result = await self._cancel.execute(
-            CancelJobRequest(actor=actor_of(ctx.author, self._role), job_id=job_id)
+        scope, actor = await self._tenancy.here(ctx)
+        result = await scope.use_cases.cancel_job.execute(
+            CancelJobRequest(actor=actor, job_id=job_id)
         )
         await send_text(ctx, reports.job(result.job))
 
     @spec_command("models")
     async def models(self, ctx: Context) -> None:
-        result = await self._models.execute(
-            ListModelsRequest(actor=actor_of(ctx.author, self._role))
-        )
+        scope, actor = await self._tenancy.here(ctx)
+        result = await scope.use_cases.list_models.execute(ListModelsRequest(actor=actor))
         await send_text(ctx, reports.models(result))
 
     @spec_command("use")
     async def use(self, ctx: Context, model: str) -> None:
-        result = await self._use.execute(
-            UseModelRequest(actor=actor_of(ctx.author, self._role), model=model)
-        )
+        scope, actor = await self._tenancy.here(ctx)
+        result = await scope.use_cases.use_model.execute(UseModelRequest(actor=actor, model=model))
         await send_text(ctx, f"Now answering with {result.model} (was {result.previous}).")
+
+    @spec_command("persona")
+    async def persona(self, ctx: Context, text: str | None = None) -> None:
+        scope, actor = await self._tenancy.here(ctx)
+        result = await scope.use_cases.manage_settings.execute(
+            SettingsRequest(actor=actor, persona=text or None)
+        )
+        await send_text(ctx, reports.settings(result, prefix=self._prefix))
+
+    @spec_command("settings")
+    async def settings(self, ctx: Context, trainer_role: str | None = None) -> None:
+        scope, actor = await self._tenancy.here(ctx)
+        result = await scope.use_cases.manage_settings.execute(
+            SettingsRequest(actor=actor, trainer_role=trainer_role or None)
+        )
+        await send_text(ctx, reports.settings(result, prefix=self._prefix))
 
 
 async def _settle(status: discord.Message, task: str, work: Awaitable[T]) -> T:

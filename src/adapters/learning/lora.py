@@ -139,7 +139,8 @@ class LoraModelTrainer(ModelTrainer):
       rejected side of a preference pair) and, with ``anchors``, the base model's own answers to a
       fixed set of general questions (asked once, then remembered), and returns the job
       ``QUEUED``; ``lora_train`` then runs in its own process (``RUNNING``). One training runs at
-      a time; others stay ``QUEUED`` until it ends.
+      a time (``gate``: shared by the trainers of every tenant); others stay ``QUEUED`` until it
+      ends. The examples train under the spec's system prompt (the tenant's persona).
     - ``refresh`` reports progress (``step``, ``steps``, ``train_loss``). When the process ends
       well, the adapter is saved as the sidecar of ``lora:<dataset>-<job hex>``, then the model's
       artifact (manifest, losses, and the taught examples as a recall index, with their vectors
@@ -163,6 +164,7 @@ class LoraModelTrainer(ModelTrainer):
         embeddings: Embeddings | None = None,
         settings: LoraSettings | None = None,
         python: str = sys.executable,
+        gate: asyncio.Semaphore | None = None,
     ) -> None:
         self._artifacts = artifacts
         self._work_root = Path(work_root)
@@ -175,7 +177,8 @@ class LoraModelTrainer(ModelTrainer):
         self._python = python
         self._runs: dict[str, _Run] = {}
         self._finished: dict[str, TrainingJob] = {}
-        self._one_at_a_time = asyncio.Semaphore(1)
+        # Shared by every tenant's lora trainer: one training process on the machine at a time.
+        self._one_at_a_time = gate or asyncio.Semaphore(1)
         self._worker = Worker(1, "lora")
         self._anchors: list[dict[str, Any]] | None = None
 
@@ -205,7 +208,7 @@ class LoraModelTrainer(ModelTrainer):
         payload = {
             "base_gguf": str(weights),
             "examples": [*examples, *anchors],
-            "system_prompt": self._system_prompt,
+            "system_prompt": spec.system_prompt or self._system_prompt,
             "max_tokens": settings.max_tokens,
             "rank": settings.rank,
             "alpha": settings.alpha,

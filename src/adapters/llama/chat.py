@@ -62,7 +62,8 @@ class LlamaCppChatModel(ChatModel):
     - ``model`` names what answers in the logs and ``!models``; the same weights answer it —
       except a ``lora:…`` model, whose GGUF LoRA adapter (found by ``adapter_path``, a blocking
       lookup run on the worker thread) llama.cpp applies to the same base weights. The
-      ``max_adapters`` most recently used adapted models stay loaded.
+      ``max_adapters`` most recently used adapted models stay loaded. ``with_adapters`` gives
+      each tenant a view that finds its own models' adapters, sharing the weights and the thread.
     - The small model is kept from rambling: ``repeat_penalty`` on generation, the chat template's
       end-of-turn markers as stop sequences, and a reply that falls into a loop (the same words
       three times running) cut after their first time (``trim_repetition``).
@@ -92,7 +93,8 @@ class LlamaCppChatModel(ChatModel):
         self._adapter_path = adapter_path
         self._max_adapters = max(1, max_adapters)
         self._llama: Any = None
-        self._adapted: OrderedDict[str, Any] = OrderedDict()  # model id → Llama with its adapter
+        # (scope, model id) → Llama with that model's adapter
+        self._adapted: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._loading = threading.Lock()
 
     @property
@@ -100,17 +102,43 @@ class LlamaCppChatModel(ChatModel):
         return self._model_path or default_weights()
 
     async def complete(self, messages: Sequence[ChatMessage], *, model: str) -> str:
+        return await self._complete(messages, model, self._adapter_path, "")
+
+    def with_adapters(self, adapter_path: Callable[[str], Path], *, scope: str) -> ChatModel:
+        """This model (the same weights, the same worker thread), finding ``lora:`` adapters with
+        ``adapter_path``: one tenant's models. ``scope`` tells one tenant's cached adapted models
+        from another's (two tenants may each have a model of the same id)."""
+        return _AdaptedChatModel(self, adapter_path, scope)
+
+    async def _complete(
+        self,
+        messages: Sequence[ChatMessage],
+        model: str,
+        adapter_path: Callable[[str], Path] | None,
+        scope: str,
+    ) -> str:
         payload = [message.to_dict() for message in messages]
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._generate, payload, model)
+        return await loop.run_in_executor(
+            self._executor, self._generate, payload, model, adapter_path, scope
+        )
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # --- on the worker thread --------------------------------------------------------------
 
-    def _generate(self, messages: list[dict[str, str]], model: str) -> str:
-        llama = self._load_adapted(model) if model.startswith(LORA_PREFIX) else self._load()
+    def _generate(
+        self,
+        messages: list[dict[str, str]],
+        model: str,
+        adapter_path: Callable[[str], Path] | None,
+        scope: str,
+    ) -> str:
+        if model.startswith(LORA_PREFIX):
+            llama = self._load_adapted(model, adapter_path, scope)
+        else:
+            llama = self._load()
         try:
             response = llama.create_chat_completion(
                 messages=messages,
@@ -128,20 +156,23 @@ class LlamaCppChatModel(ChatModel):
         content = (choices[0].get("message") or {}).get("content")
         return trim_repetition(str(content or "").strip())
 
-    def _load_adapted(self, model: str) -> Any:
+    def _load_adapted(
+        self, model: str, adapter_path: Callable[[str], Path] | None, scope: str
+    ) -> Any:
         """The base weights with ``model``'s LoRA adapter applied (loaded once, kept LRU)."""
-        if self._adapter_path is None:
+        if adapter_path is None:
             raise CapabilityUnavailable(
                 f"The model {model[:80]} needs LoRA support, not set up here."
             )
+        key = (scope, model)
         with self._loading:
-            if model in self._adapted:
-                self._adapted.move_to_end(model)
-                return self._adapted[model]
-        adapter = self._adapter_path(model)  # UnknownModel/ServiceError pass through as they are
+            if key in self._adapted:
+                self._adapted.move_to_end(key)
+                return self._adapted[key]
+        adapter = adapter_path(model)  # UnknownModel/ServiceError pass through as they are
         llama = self._new_llama(lora_path=str(adapter))
         with self._loading:
-            self._adapted[model] = llama
+            self._adapted[key] = llama
             while len(self._adapted) > self._max_adapters:
                 self._adapted.popitem(last=False)
         log.info("Loaded the adapter of %s", model)
@@ -183,6 +214,24 @@ class LlamaCppChatModel(ChatModel):
         if lora_path is None:
             log.info("Loaded the embedded chat model from %s", weights)
         return llama
+
+
+class _AdaptedChatModel(ChatModel):
+    """One tenant's view of the embedded model: its ``lora:`` models' adapters found its way."""
+
+    def __init__(
+        self, base: LlamaCppChatModel, adapter_path: Callable[[str], Path], scope: str
+    ) -> None:
+        self._base = base
+        self._adapter_path = adapter_path
+        self._scope = scope
+
+    @property
+    def weights(self) -> Path | None:
+        return self._base.weights
+
+    async def complete(self, messages: Sequence[ChatMessage], *, model: str) -> str:
+        return await self._base._complete(messages, model, self._adapter_path, self._scope)
 
 
 def trim_repetition(text: str, *, times: int = 3, longest: int = 12) -> str:

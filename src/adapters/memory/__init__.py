@@ -19,6 +19,7 @@ from .records import (
     InMemoryInteractionLog,
     InMemoryJobStore,
     InMemoryModelRegistry,
+    InMemorySettingsStore,
 )
 from .trainer import InMemoryModelTrainer
 from .workspace import InMemoryWorkspace
@@ -33,6 +34,7 @@ __all__ = [
     "InMemoryJobStore",
     "InMemoryModelRegistry",
     "InMemoryModelTrainer",
+    "InMemorySettingsStore",
     "InMemorySpeechToText",
     "InMemoryTextToSpeech",
     "InMemoryVoiceOutput",

@@ -7,6 +7,7 @@ from trainerbot.core.entities import (
     Dataset,
     Feedback,
     Interaction,
+    TenantSettings,
     TrainedModel,
     TrainingJob,
 )
@@ -18,6 +19,7 @@ from trainerbot.ports import (
     InteractionLog,
     JobStore,
     ModelRegistry,
+    SettingsStore,
 )
 
 
@@ -131,3 +133,14 @@ class InMemoryModelRegistry(ModelRegistry):
 
     async def active(self) -> str | None:
         return self.activations[-1] if self.activations else None
+
+
+class InMemorySettingsStore(SettingsStore):
+    def __init__(self, settings: TenantSettings | None = None) -> None:
+        self.settings = settings or TenantSettings()
+
+    async def get(self) -> TenantSettings:
+        return self.settings
+
+    async def save(self, settings: TenantSettings) -> None:
+        self.settings = settings

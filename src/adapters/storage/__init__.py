@@ -9,6 +9,7 @@ Everything lives inside one workspace folder. The container builds the pieces fr
     JsonlFeedbackStore(root / "records" / "feedback.jsonl")
     JsonlJobStore(root / "records" / "jobs.jsonl")
     JsonlModelRegistry(root / "records" / "models.jsonl")
+    JsonlSettingsStore(root / "records" / "settings.jsonl")
 """
 
 from .dataset_store import FilesystemDatasetStore
@@ -19,6 +20,7 @@ from .record_stores import (
     JsonlFeedbackStore,
     JsonlJobStore,
     JsonlModelRegistry,
+    JsonlSettingsStore,
 )
 from .workspace import FilesystemWorkspace
 
@@ -31,5 +33,6 @@ __all__ = [
     "JsonlInteractionLog",
     "JsonlJobStore",
     "JsonlModelRegistry",
+    "JsonlSettingsStore",
     "ReadResult",
 ]

@@ -10,8 +10,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from trainerbot.core.entities import Correction, Feedback, TrainedModel, TrainingJob
-from trainerbot.ports import CorrectionStore, FeedbackStore, JobStore, ModelRegistry
+from trainerbot.core.entities import (
+    Correction,
+    Feedback,
+    TenantSettings,
+    TrainedModel,
+    TrainingJob,
+)
+from trainerbot.ports import (
+    CorrectionStore,
+    FeedbackStore,
+    JobStore,
+    ModelRegistry,
+    SettingsStore,
+)
 
 from ._jsonl_store import JsonlStore
 from .serialization import (
@@ -28,6 +40,8 @@ from .serialization import (
     job_to_record,
     model_from_record,
     model_to_record,
+    settings_from_record,
+    settings_record,
 )
 
 
@@ -118,3 +132,19 @@ class JsonlModelRegistry(JsonlStore[_Models], ModelRegistry):
 
     async def active(self) -> str | None:
         return (await self._loaded()).active
+
+
+class JsonlSettingsStore(JsonlStore[list[TenantSettings]], SettingsStore):
+    """A tenant's settings in ``records/settings.jsonl``; each change is a new line, the last wins."""
+
+    def _new_state(self) -> list[TenantSettings]:
+        return [TenantSettings()]
+
+    def _apply(self, state: list[TenantSettings], record: Mapping[str, Any]) -> None:
+        state[0] = settings_from_record(record)
+
+    async def get(self) -> TenantSettings:
+        return (await self._loaded())[0]
+
+    async def save(self, settings: TenantSettings) -> None:
+        await self._append(settings_record(settings))

@@ -25,6 +25,7 @@ from trainerbot.core.entities import (
     Role,
     Source,
     Task,
+    TenantSettings,
     TrainedModel,
     TrainingJob,
 )
@@ -38,6 +39,7 @@ FEEDBACK = "feedback"
 JOB = "job"
 MODEL = "model"
 ACTIVATE = "activate"
+SETTINGS = "settings"
 DATASET = "dataset"
 
 Record = dict[str, Any]
@@ -336,6 +338,21 @@ def activate_from_record(record: Mapping[str, Any]) -> str:
     """The model id an activation record names."""
     check_header(record, ACTIVATE)
     return _str(record, "model_id")
+
+
+def settings_record(settings: TenantSettings) -> Record:
+    return {
+        **_header(SETTINGS),
+        "persona": settings.persona,
+        "trainer_role": settings.trainer_role,
+    }
+
+
+def settings_from_record(record: Mapping[str, Any]) -> TenantSettings:
+    check_header(record, SETTINGS)
+    return TenantSettings(
+        persona=_opt_str(record, "persona"), trainer_role=_opt_str(record, "trainer_role")
+    )
 
 
 # --- datasets --------------------------------------------------------------------------------

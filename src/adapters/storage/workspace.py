@@ -72,14 +72,19 @@ class _Located:
 
 
 class FilesystemWorkspace(Workspace):
-    """The workspace folder on the local disk; creates it and its standard folders if needed."""
+    """The workspace folder on the local disk; creates it and its standard folders if needed.
 
-    def __init__(self, root: Path) -> None:
+    ``excluded`` names top-level folders that count as outside it (the tenants' workspaces,
+    ``servers/``, below the workspace that holds them): never read, listed or archived.
+    """
+
+    def __init__(self, root: Path, *, excluded: tuple[str, ...] = ()) -> None:
         root.mkdir(parents=True, exist_ok=True)
         for name in FOLDERS:
             (root / name).mkdir(parents=True, exist_ok=True)
         # The real root: every real location is compared with it, so it must be real itself.
         self._root = root.resolve()
+        self._excluded = tuple(self._root / name for name in excluded)
 
     @property
     def root(self) -> Path:
@@ -115,14 +120,16 @@ class FilesystemWorkspace(Workspace):
         except OSError as error:
             if error.errno == errno.ENAMETOOLONG:
                 raise InvalidPath("That path is longer than the filesystem allows.") from error
-        if not real.is_relative_to(self._root):
+        if not self._inside(real):
             raise PathOutsideWorkspace(
                 f"'{shown}' leads outside the workspace; give a path inside it."
             )
         return _Located(rel=rel, real=real)
 
     def _inside(self, real: Path) -> bool:
-        return real.is_relative_to(self._root)
+        return real.is_relative_to(self._root) and not any(
+            real.is_relative_to(excluded) for excluded in self._excluded
+        )
 
     # --- the port --------------------------------------------------------------------------
 
@@ -203,6 +210,8 @@ class FilesystemWorkspace(Workspace):
             else:
                 info = entry.stat(follow_symlinks=False)
             if stat.S_ISDIR(info.st_mode):
+                if not self._inside(Path(os.path.realpath(entry_path))):
+                    continue  # an excluded folder (another tenant's workspace)
                 key = (info.st_dev, info.st_ino)
                 if key in seen:
                     continue  # a link back to a folder already walked: no endless loop

@@ -30,6 +30,7 @@ from trainerbot.adapters.memory import (
 )
 from trainerbot.config import Settings
 from trainerbot.container import Container, create_container
+from trainerbot.core.tenancy import Tenant
 
 
 @pytest.fixture
@@ -38,8 +39,13 @@ def model() -> Model:
 
 
 @pytest.fixture
-def container(model: Model) -> Container:
-    container = create_container(Settings(storage="memory"))
+def settings() -> Settings:
+    return Settings(storage="memory")
+
+
+@pytest.fixture
+def container(model: Model, settings: Settings) -> Container:
+    container = create_container(settings)
     container.chat_model.override(InMemoryChatModel(model.reply))
     container.trainers.override(
         providers.Object({"local": InMemoryModelTrainer("local", immediate=True)})
@@ -68,18 +74,22 @@ async def server(
     monkeypatch.chdir(tmp_path)
     # As create_bot does: the bot speaks when the container's voice output is a DiscordVoice.
     voice = container.voice_output()
+    tenants = container.tenants()
     bot = build_bot(
-        container.use_cases(),
-        BotOptions(prefix="!", trainer_role=TRAINER_ROLE),
+        tenants.scope,
+        BotOptions(prefix="!"),
         voice=voice if isinstance(voice, DiscordVoice) else None,
+        tenants=tenants.known,
     )
     config = await on_dpytest(bot, ["tess", "max"])
     guild = config.guilds[0]
+    # The server's own tenant: what the bot reads and writes for messages sent there.
+    here = tenants.container(Tenant.server(guild.id))
     role = dpytest.backend.make_role(TRAINER_ROLE, guild)
     trainer, member = config.members
     await dpytest.add_role(trainer, role)
     channel = config.channels[0]
     assert isinstance(channel, discord.TextChannel)
-    yield Server(bot, guild, channel, trainer, member, container, model)
+    yield Server(bot, guild, channel, trainer, member, here, model)
     await close(bot)  # leaves voice, and stops following jobs (the cogs are unloaded)
     await dpytest.empty_queue()

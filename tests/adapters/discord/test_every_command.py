@@ -547,7 +547,21 @@ def bare_command_replies(server: Server, name: str) -> list[str]:
         "jobs": ["No training jobs yet. Start one with !train."],
         "export": ["No corrections and no 👎 answers are recorded yet: nothing to export."],
         "models": [f" → {settings_default_model(server)}  default"],
+        "persona": [bare_settings(server)],
+        "settings": [bare_settings(server)],
     }[name]
+
+
+def bare_settings(server: Server) -> str:
+    """``!settings`` (and ``!persona``) of a server that changed nothing."""
+    settings = server.container.settings()
+    persona = " ".join(settings.system_prompt.split())
+    return (
+        f"Model: {settings.resolved_chat_model} (the default) — !use to change.\n"
+        f"Trainer role: {settings.trainer_role} (the default) — "
+        "!settings trainer_role=<name> to change.\n"
+        f"Persona (the default) — !persona <text> to change:\n\"{persona}\""
+    )
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

@@ -17,9 +17,9 @@ from discord_support import Server, close, until
 
 from trainerbot.adapters.discord.jobs import Origin
 from trainerbot.adapters.memory import InMemoryModelTrainer
+from trainerbot.config import Settings
 from trainerbot.container import Container
 from trainerbot.core.entities import JobStatus, TrainingJob
-from trainerbot.core.follow_job import FollowJob
 
 POLL_SECONDS = 0.01
 
@@ -30,11 +30,13 @@ def trainer() -> InMemoryModelTrainer:
 
 
 @pytest.fixture
+def settings() -> Settings:
+    return Settings(storage="memory", job_poll_seconds=POLL_SECONDS)
+
+
+@pytest.fixture
 def container(container: Container, trainer: InMemoryModelTrainer) -> Container:
     container.trainers.override(providers.Object({"local": trainer}))
-    container.follow_job.override(
-        providers.Singleton(FollowJob, refresh_job=container.refresh_job, poll_seconds=POLL_SECONDS)
-    )
     return container
 
 
