@@ -46,7 +46,7 @@ def test_piped_hi_prints_the_greeting_and_exits(tmp_path: Path) -> None:
     result = trainerbot(stdin="!hi\n", cwd=tmp_path)
     assert result.returncode == 0
     assert result.stdout.startswith("Hi console user!")
-    assert (tmp_path / "workspace" / "records").is_dir()
+    assert (tmp_path / "workspace" / "servers" / "console" / "records").is_dir()
 
 
 def test_piped_getfile_outside_the_workspace_refuses(tmp_path: Path) -> None:

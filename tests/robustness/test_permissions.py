@@ -49,6 +49,7 @@ from trainerbot.config import Settings
 from trainerbot.container import Container, create_container
 from trainerbot.core.commands import COMMANDS, parse_command
 from trainerbot.core.entities import Actor
+from trainerbot.core.tenancy import Tenant
 from trainerbot.core.errors import PermissionDenied
 
 # The Discord tests' helpers live beside their conftest, which is not on the path from here.
@@ -94,6 +95,8 @@ ARGS: Mapping[str, str] = {
     "cancel": "<job>",
     "models": "",
     "use": "<model>",
+    "persona": "You are a pirate; answer as one.",
+    "settings": "trainer_role=teachers",
 }
 # Commands of the positive side in slash form (each as the trainer and as an administrator).
 SLASH_ALLOWED = ("models", "jobs", "getfile", "archive", "cancel", "use")
@@ -148,18 +151,25 @@ def make_workspace(root: Path) -> Path:
 @pytest.fixture
 async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     monkeypatch.chdir(tmp_path)  # dpytest writes the files the bot sends into the cwd
-    workspace = make_workspace(tmp_path / "ws")
     engine = InMemoryModelTrainer("local", immediate=True)
-    container = create_container(Settings(workspace=workspace))
-    container.chat_model.override(InMemoryChatModel(lambda messages, model: ANSWER))
-    container.trainers.override(providers.Object({"local": engine}))
-    container.speech_to_text.override(InMemorySpeechToText("what is the capital of france"))
-    container.audio_converter.override(InMemoryAudioConverter())
-    container.text_to_speech.override(InMemoryTextToSpeech())
-    container.voice_output.override(InMemoryVoiceOutput())
+    root = create_container(Settings(workspace=tmp_path / "ws"))
+    root.chat_model.override(InMemoryChatModel(lambda messages, model: ANSWER))
+    root.trainers.override(providers.Object({"local": engine}))
+    root.speech_to_text.override(InMemorySpeechToText("what is the capital of france"))
+    root.audio_converter.override(InMemoryAudioConverter())
+    root.text_to_speech.override(InMemoryTextToSpeech())
+    root.voice_output.override(InMemoryVoiceOutput())
 
-    # What a trainer did before: a trained model, a job still running, an answer, a correction.
-    owner = Console(container.use_cases())
+    tenants = root.tenants()
+    bot = build_bot(tenants.scope, BotOptions(prefix="!"), tenants=tenants.known)
+    config = await on_dpytest(bot, ["tess", "max", "ada"])
+    guild = config.guilds[0]
+    # The server's own tenant: its workspace, with what a trainer did there before — a trained
+    # model, a job still running, an answer, a correction.
+    scope = tenants.scope(Tenant.server(guild.id))
+    container = tenants.container(scope.tenant)
+    workspace = make_workspace(container.workspace().root)
+    owner = Console(scope.use_cases)
     assert "succeeded" in await owner.handle("!train data_dir=reviews name=first")
     engine.immediate = False
     assert "queued" in await owner.handle("!train data_dir=reviews name=second")
@@ -172,9 +182,6 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     model = next(job.model for job in jobs if job.model)
     assert model is not None
 
-    bot = build_bot(container.use_cases(), BotOptions(prefix="!", trainer_role=TRAINER_ROLE))
-    config = await on_dpytest(bot, ["tess", "max", "ada"])
-    guild = config.guilds[0]
     trainer, member, admin = config.members
     await dpytest.add_role(trainer, dpytest.backend.make_role(TRAINER_ROLE, guild))
     administrators = dpytest.backend.make_role(
@@ -183,9 +190,9 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     await dpytest.add_role(admin, administrators)
     channel = config.channels[0]
     assert isinstance(channel, discord.TextChannel)
-    assert not bot.is_trainer(member)
-    assert bot.is_trainer(trainer)
-    assert bot.is_trainer(admin)
+    assert not (await bot.tenancy.actor(scope, member)).can_train
+    assert (await bot.tenancy.actor(scope, trainer)).can_train
+    assert (await bot.tenancy.actor(scope, admin)).can_train
     assert not any(role.name == TRAINER_ROLE for role in admin.roles)
     yield World(
         bot=bot,

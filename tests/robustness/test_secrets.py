@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import re
+import shutil
 import struct
 import sys
 import threading
@@ -50,6 +51,7 @@ from trainerbot.adapters.openai import make_client
 from trainerbot.config import Settings
 from trainerbot.container import create_bot, create_container
 from trainerbot.core.errors import TrainerbotError
+from trainerbot.core.tenancy import Tenant
 
 # The Discord tests' helpers live beside their conftest, which is not on the path from here.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters" / "discord"))
@@ -314,7 +316,8 @@ async def console_session(capture: Capture, fake: Any, workspace: Path) -> None:
     """Every kind of command through the console, on the OpenAI fake, then each fault on chat,
     embeddings, training, speech-to-text and text-to-speech."""
     container = create_container(Settings())
-    console = Console(container.use_cases(), exports_dir=workspace / "exports")
+    scope = container.tenants().scope(Tenant.console())
+    console = Console(scope.use_cases, exports_dir=workspace / "exports")
 
     async def say(line: str) -> str:
         reply = await console.handle(line)
@@ -378,11 +381,14 @@ async def console_session(capture: Capture, fake: Any, workspace: Path) -> None:
     await say(f"!jobs {job}")
 
 
-async def discord_session(capture: Capture, fake: Any) -> None:
+async def discord_session(capture: Capture, fake: Any, console_workspace: Path) -> None:
     """The bot built as ``trainerbot run`` builds it, on dpytest: chat, commands, a refusal, and
-    the error replies after faults."""
+    the error replies after faults — in a server whose workspace holds the console's files."""
     bot = create_bot(create_container(Settings()))
     config = await on_dpytest(bot, ["tess", "max"])
+    server = console_workspace.parent / str(config.guilds[0].id)
+    for folder in ("chats", "docs"):
+        shutil.copytree(console_workspace / folder, server / folder)
     trainer, member = config.members
     await dpytest.add_role(trainer, dpytest.backend.make_role("trainer", config.guilds[0]))
     channel = config.channels[0]
@@ -439,7 +445,9 @@ def test_a_full_session_shows_no_secret_anywhere(
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    workspace = make_workspace(tmp_path / "ws")
+    # The console's tenant: where the CLI and the console act (the Discord server's is filled from
+    # it, in discord_session).
+    workspace = make_workspace(tmp_path / "ws" / "servers" / "console")
     monkeypatch.chdir(tmp_path)  # dpytest saves the bot's attachments in the cwd
     fake = servers.openai(require_key=OPENAI_KEY)  # checks the key, as OpenAI does
     fake.auto_advance = True
@@ -458,7 +466,7 @@ def test_a_full_session_shows_no_secret_anywhere(
         "TRAINERBOT_STT_ENGINE": "openai",
         "TRAINERBOT_TTS_ENGINE": "openai",
         "TRAINERBOT_TTS_FALLBACK": "none",
-        "TRAINERBOT_WORKSPACE": str(workspace),
+        "TRAINERBOT_WORKSPACE": str(tmp_path / "ws"),
         "TRAINERBOT_LOG_LEVEL": "DEBUG",
         "TRAINERBOT_RATE_LIMIT_BURST": "100",  # every fault below gets its answer
         "HTTP_PROXY": PROXY_URL,
@@ -495,7 +503,7 @@ def test_a_full_session_shows_no_secret_anywhere(
             cli_run(capture, ["console"])
 
         asyncio.run(console_session(capture, fake, workspace))
-        asyncio.run(discord_session(capture, fake))
+        asyncio.run(discord_session(capture, fake, workspace))
 
         # A server behind a password in its URL, and one that cannot be reached.
         for url in (with_password, unreachable):
