@@ -28,6 +28,7 @@ from trainerbot.core.refresh_job import RefreshJob, RefreshJobRequest
 from trainerbot.core.select_dataset import SelectDataset, SelectDatasetRequest
 from trainerbot.core.show_instructions import ShowInstructions
 from trainerbot.core.speak_reply import SpeakReply, SpeakRequest
+from trainerbot.core.tenancy import Tenant, TenantScope
 from trainerbot.core.test_model import TestModel, TestRequest
 from trainerbot.core.train_model import TrainModel, TrainRequest
 from trainerbot.core.transcribe_voice import TranscribeRequest, TranscribeVoice
@@ -100,6 +101,8 @@ __all__ = [
     "Source",
     "SpeakReply",
     "SpeakRequest",
+    "Tenant",
+    "TenantScope",
     "TestModel",
     "TestRequest",
     "TrainModel",

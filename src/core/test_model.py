@@ -29,6 +29,7 @@ from .errors import (
     InvalidArgument,
     TrainerbotError,
     UnknownDataset,
+    UnknownModel,
 )
 from .evaluation import (
     Comparison,
@@ -41,6 +42,9 @@ from .evaluation import (
 from .fix_failure import RecentTests
 from .limits import DEFAULT_LIMITS, Limits
 from .prompts import classification_instruction
+
+# OpenAI's fine-tuned models: ft:<base>:<org>:<suffix>:<id>.
+FINE_TUNED_PREFIX = "ft:"
 
 PREDICTIONS_FILE = "predictions.jsonl"
 COMPARISON_CHART = "comparison.png"
@@ -100,7 +104,10 @@ class TestModel:
       ``workspace``), or a saved dataset — whose held-out test split is used, never its training
       part (corrections all train unless held out with ``!train holdout=true``).
     - At most ``max_test_examples`` examples; a bad line refuses the test before any model runs.
-    - The model is ``model`` or the active one (or the default). For labelled data the model is told
+    - The model is ``model`` or the active one (or the default). A trained model — a fine-tuned
+      ``ft:`` id, or one of a trainer's own (``fewshot:…``) — must be one of this tenant's
+      (``UnknownModel`` otherwise, as ``!use`` says): another server's is not found here. Base
+      models may be named freely. For labelled data the model is told
       the labels to choose from; an answer naming none of them counts as an invalid output.
     - Examples run concurrently, at most ``test_concurrency`` at a time. An example the model fails
       on is recorded as a failure with its error; if the model is not available at all, the test stops.
@@ -143,6 +150,9 @@ class TestModel:
 
     async def execute(self, request: TestRequest) -> TestResult:
         require_trainer(request.actor)
+        for named in (request.model, request.baseline):
+            if named is not None:
+                await self._check_known(named)
         dataset = await self._test_data(request)
         model = request.model or await self._models.active() or self._default_model
         report = evaluate(model, dataset, await self._predict(model, dataset))
@@ -179,6 +189,12 @@ class TestModel:
         except TrainerbotError as error:
             notes.append(f"No loss curve: {error}")
         return tuple(charts), tuple(notes)
+
+    async def _check_known(self, model: str) -> None:
+        prefix = model.split(":", 1)[0] if ":" in model else None
+        trained = model.startswith(FINE_TUNED_PREFIX) or prefix in self._trainers
+        if trained and model not in {m.id for m in await self._models.models()}:
+            raise UnknownModel(f"There is no model {model.strip()[:80]!r}; see !models.")
 
     async def _loss_curve(self, model: str) -> Sequence[LossPoint]:
         """The loss by step of the job that trained ``model``; empty when it was not trained

@@ -43,6 +43,7 @@ from trainerbot.core.errors import (
     PermissionDenied,
     ServiceError,
     UnknownDataset,
+    UnknownModel,
     WorkspaceFileNotFound,
 )
 from trainerbot.core.evaluation import INVALID_OUTPUT, EvaluationReport
@@ -932,3 +933,49 @@ async def test_a_refused_test_is_not_remembered(
         await sut.execute(TestRequest(actor=trainer, dataset="nope"))
 
     assert recent.latest(trainer.id) is None
+
+
+# --- another tenant's trained models ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "named",
+    ["fewshot:qa-0123456789ab", "ft:gpt-4.1-mini-2025-04-14:org:qa:AbC123"],
+    ids=["trained-here-id", "openai-fine-tuned"],
+)
+@pytest.mark.parametrize("as_baseline", [False, True], ids=["model", "baseline"])
+async def test_a_trained_model_not_registered_here_is_not_found_and_nothing_runs(
+    chat_model: InMemoryChatModel,
+    datasets: InMemoryDatasetStore,
+    models: InMemoryModelRegistry,
+    trainer: Actor,
+    refuses,
+    named: str,
+    as_baseline: bool,
+) -> None:
+    """A model another tenant trained (its id may be known: an OpenAI ``ft:`` id is one account's)
+    answers only where it is registered: here it is "not found", as a made-up id is."""
+    sut = TestModel(
+        chat_model=chat_model,
+        datasets=datasets,
+        models=models,
+        default_model=DEFAULT,
+        workspace=InMemoryWorkspace(files=WORKSPACE_FILES),
+        trainers={"fewshot": InMemoryModelTrainer("fewshot")},
+    )
+    request = (
+        TestRequest(actor=trainer, data=INLINE_JSON, baseline=named)
+        if as_baseline
+        else TestRequest(actor=trainer, data=INLINE_JSON, model=named)
+    )
+
+    with refuses(UnknownModel) as caught:
+        await sut.execute(request)
+
+    assert str(caught.value) == f"There is no model {named!r}; see !models."
+    assert chat_model.calls == []
+    # Registered here, the same id is tested; a base model may always be named.
+    await models.register(TrainedModel(id=named, trainer="fewshot"))
+    assert (await sut.execute(request)).report.model == (DEFAULT if as_baseline else named)
+    result = await sut.execute(TestRequest(actor=trainer, data=INLINE_JSON, model=BASE))
+    assert result.report.model == BASE

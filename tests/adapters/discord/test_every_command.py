@@ -560,7 +560,7 @@ def bare_settings(server: Server) -> str:
         f"Model: {settings.resolved_chat_model} (the default) — !use to change.\n"
         f"Trainer role: {settings.trainer_role} (the default) — "
         "!settings trainer_role=<name> to change.\n"
-        f"Persona (the default) — !persona <text> to change:\n\"{persona}\""
+        f'Persona (the default) — !persona <text> to change:\n"{persona}"'
     )
 
 
