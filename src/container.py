@@ -85,6 +85,7 @@ from trainerbot.config import DEFAULT_LOCAL_CHAT_MODEL, Settings
 from trainerbot.core.answer_message import AnswerMessage
 from trainerbot.core.archive_files import ArchiveFiles
 from trainerbot.core.cancel_job import CancelJob
+from trainerbot.core.errors import TrainerbotError
 from trainerbot.core.export_data import ExportData
 from trainerbot.core.fix_failure import FixFailure, RecentTests
 from trainerbot.core.follow_job import FollowJob
@@ -699,15 +700,22 @@ class Tenants:
         return adopt(settings.workspace, TENANTS_FOLDER, tenant)
 
     def adopt_if_one_server(self) -> Adopted | None:
-        """With exactly one server configured (``TRAINERBOT_DISCORD_GUILDS``), data from before
-        tenants becomes that server's; None when there is nothing to do."""
+        """With exactly one server configured (``TRAINERBOT_DISCORD_GUILDS``), a workspace from
+        before tenants (its ``records/`` hold files) becomes that server's. None when there is
+        nothing to do, or when it cannot be done (logged: the bot starts anyway, and
+        ``trainerbot adopt`` says why)."""
         settings: Settings = self._root.settings()
         if settings.storage != "filesystem" or len(settings.discord_guilds) != 1:
             return None
-        if not legacy_items(settings.workspace, TENANTS_FOLDER):
-            return None
+        items = legacy_items(settings.workspace, TENANTS_FOLDER)
+        if not any(item.name == "records" and item.is_dir() for item in items):
+            return None  # not trainerbot's data: an operator's files are not moved by surprise
         (guild,) = settings.discord_guilds
-        return self.adopt(Tenant.server(guild))
+        try:
+            return self.adopt(Tenant.server(guild))
+        except TrainerbotError as error:
+            log.warning("the workspace's data from before tenants was not adopted: %s", error)
+            return None
 
     def use_cases(self, tenant: Tenant) -> UseCases:
         return self.scope(tenant).use_cases

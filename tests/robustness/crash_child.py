@@ -1,12 +1,16 @@
 """The process ``test_crash_durability.py`` kills: records many things from concurrent tasks.
 
     python tests/robustness/crash_child.py KIND WORKSPACE COUNT [--tasks 50] [--heavy]
+                                          [--tenant KEY]
 
 KIND is ``corrections``, ``interactions`` or ``jobs``. The stores are the real filesystem ones,
 built over WORKSPACE as ``create_container`` builds them, and records go through the
 path the bot uses: ``RecordCorrection`` for corrections, ``AnswerMessage`` then ``LinkReply`` for
 interactions (with a canned chat model: nothing else is faked), ``JobStore.save`` for every state
-of a job. A line goes to stdout, flushed, only after the await that stored a record returned — the
+of a job. With ``--tenant`` (a server id, ``dm-<user id>`` or ``console``) they are that tenant's,
+taken from ``create_container(...).tenants()`` as the bot takes them (its use cases and stores,
+under ``WORKSPACE/servers/KEY/``); without it, the root workspace's, wired by hand (quicker to
+start: the container imports every adapter). A line goes to stdout, flushed, only after the await that stored a record returned — the
 acknowledgement the test holds the stores to:
 
     SEED <interaction_id> <k>     corrections: seed interaction k was answered (before READY)
@@ -129,30 +133,75 @@ class CannedChat:
         return reply_for(prompt, self._heavy, number)
 
 
-async def run(kind: str, workspace: Path, count: int, tasks: int, heavy: bool) -> None:
-    # The stores and use cases wired as ``create_container`` wires them for a filesystem workspace
-    # (same classes, same files), without importing every adapter: the test restarts through
-    # ``create_container`` itself, so a difference in paths would show as lost records.
-    from trainerbot.adapters.storage import (
-        JsonlCorrectionStore,
-        JsonlInteractionLog,
-        JsonlJobStore,
-        JsonlModelRegistry,
-    )
-    from trainerbot.core.answer_message import AnswerMessage, AnswerRequest
-    from trainerbot.core.entities import Actor
-    from trainerbot.core.link_reply import LinkReply, LinkReplyRequest
-    from trainerbot.core.record_correction import CorrectionRequest, RecordCorrection
+class Wiring:
+    """What the child records through: the use cases and the job store of one workspace."""
 
-    records = workspace / "records"
-    interactions = JsonlInteractionLog(records / "interactions.jsonl")
-    answer = AnswerMessage(
-        chat_model=CannedChat(heavy),
-        interactions=interactions,
-        models=JsonlModelRegistry(records / "models.jsonl"),
-        default_model=MODEL,
-        system_prompt="You are trainerbot.",
-    )
+    def __init__(self, workspace: Path, heavy: bool, tenant: str | None) -> None:
+        if tenant is not None:
+            self._tenant(workspace, heavy, tenant)
+        else:
+            self._by_hand(workspace, heavy)
+
+    def _by_hand(self, workspace: Path, heavy: bool) -> None:
+        # The stores and use cases wired as ``create_container`` wires them for a filesystem
+        # workspace (same classes, same files), without importing every adapter: the test
+        # restarts through ``create_container`` itself, so a difference in paths would show as
+        # lost records.
+        from trainerbot.adapters.storage import (
+            JsonlCorrectionStore,
+            JsonlInteractionLog,
+            JsonlJobStore,
+            JsonlModelRegistry,
+        )
+        from trainerbot.core.answer_message import AnswerMessage
+        from trainerbot.core.link_reply import LinkReply
+        from trainerbot.core.record_correction import RecordCorrection
+
+        records = workspace / "records"
+        interactions = JsonlInteractionLog(records / "interactions.jsonl")
+        self.answer = AnswerMessage(
+            chat_model=CannedChat(heavy),
+            interactions=interactions,
+            models=JsonlModelRegistry(records / "models.jsonl"),
+            default_model=MODEL,
+            system_prompt="You are trainerbot.",
+        )
+        self.link = LinkReply(interactions=interactions)
+        self.record = RecordCorrection(
+            interactions=interactions,
+            corrections=JsonlCorrectionStore(records / "corrections.jsonl"),
+        )
+        self.jobs = JsonlJobStore(records / "jobs.jsonl")
+
+    def _tenant(self, workspace: Path, heavy: bool, key: str) -> None:
+        # The tenant's own container, as the bot gets it: the canned chat model overridden in the
+        # root reaches every tenant; the rest (stores, use cases, limits) is as configured.
+        from dependency_injector import providers
+
+        from trainerbot.config import Settings
+        from trainerbot.container import create_container
+        from trainerbot.core.tenancy import Tenant
+
+        root = create_container(Settings(workspace=workspace))
+        root.chat_model.override(providers.Object(CannedChat(heavy)))
+        here = root.tenants().container(Tenant.parse(key))
+        use_cases = here.use_cases()
+        self.answer = use_cases.answer_message
+        self.link = use_cases.link_reply
+        self.record = use_cases.record_correction
+        self.jobs = here.jobs()
+
+
+async def run(
+    kind: str, workspace: Path, count: int, tasks: int, heavy: bool, tenant: str | None = None
+) -> None:
+    from trainerbot.core.answer_message import AnswerRequest
+    from trainerbot.core.entities import Actor
+    from trainerbot.core.link_reply import LinkReplyRequest
+    from trainerbot.core.record_correction import CorrectionRequest
+
+    wiring = Wiring(workspace, heavy, tenant)
+    answer = wiring.answer
     numbers = iter(range(count))
 
     def member(key: object) -> Actor:
@@ -170,10 +219,7 @@ async def run(kind: str, workspace: Path, count: int, tasks: int, heavy: bool) -
             )
             seeds.append((await answer.execute(request)).interaction.id)
             _say(f"SEED {seeds[-1]} {k}")
-        record = RecordCorrection(
-            interactions=interactions,
-            corrections=JsonlCorrectionStore(records / "corrections.jsonl"),
-        )
+        record = wiring.record
 
         async def one(n: int) -> None:
             request = CorrectionRequest(
@@ -183,7 +229,7 @@ async def run(kind: str, workspace: Path, count: int, tasks: int, heavy: bool) -
             _say(f"ACK {result.correction.id} {n}")
 
     elif kind == "interactions":
-        link = LinkReply(interactions=interactions)
+        link = wiring.link
 
         async def one(n: int) -> None:
             request = AnswerRequest(
@@ -198,7 +244,7 @@ async def run(kind: str, workspace: Path, count: int, tasks: int, heavy: bool) -
             _say(f"LINK {interaction.id} reply-{n}")
 
     elif kind == "jobs":
-        jobs = JsonlJobStore(records / "jobs.jsonl")
+        jobs = wiring.jobs
         # Each number is one job: its states are saved one after another, as a job's follower does.
         numbers = iter(range(count // JOB_STATES))
 
@@ -227,8 +273,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("count", type=int)
     parser.add_argument("--tasks", type=int, default=50)
     parser.add_argument("--heavy", action="store_true")
+    parser.add_argument("--tenant", help="record as this tenant (its key), through its container")
     args = parser.parse_args(argv)
-    asyncio.run(run(args.kind, args.workspace, args.count, args.tasks, args.heavy))
+    asyncio.run(run(args.kind, args.workspace, args.count, args.tasks, args.heavy, args.tenant))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,11 @@ next append starts on a line of its own. The heavy-burst runs (records of tens o
 most writes span pages) make that possible, and whether or not a run leaves one, every such line
 is checked; the truncation tests make one on purpose at several cut points.
 
+Every tenant has stores of its own (``servers/<key>/records/``): two children record as two
+tenants of one workspace at once, through each tenant's container as the bot takes it, and are
+killed each at its own count; each tenant must then hold every record it acknowledged, and none
+of the other's — not even under the same message and job ids, which both children use.
+
 Run with ``-s`` to see what each kill left: how many acknowledgements, how many records checked.
 """
 
@@ -36,9 +41,11 @@ from typing import Any
 
 import pytest
 
+from trainerbot.adapters.storage.tenants import known_tenants
 from trainerbot.config import Settings
-from trainerbot.container import Container, create_container
+from trainerbot.container import TENANTS_FOLDER, Container, create_container, tenant_workspace
 from trainerbot.core.entities import Correction, Interaction, Role
+from trainerbot.core.tenancy import Tenant
 
 CHILD_SCRIPT = Path(__file__).with_name("crash_child.py")
 COUNT = 1_000
@@ -46,6 +53,8 @@ TASKS = 50
 KINDS = ("corrections", "interactions", "jobs")
 SEEDS_PER_KIND = 3
 CHILD_TIMEOUT = 60.0
+# Two tenants of one workspace, recording at once: a server and a member's direct messages.
+TENANTS = (Tenant.server(111), Tenant.direct(222))
 
 
 def _load_child() -> ModuleType:
@@ -72,6 +81,7 @@ class Crash:
     workspace: Path
     heavy: bool
     target: int
+    tenant: Tenant | None = None  # whose stores (None: the root workspace's, without tenants)
     acks: list[tuple[str, int]] = field(default_factory=list)  # (id, number or job version)
     links: list[tuple[str, str]] = field(default_factory=list)  # (interaction id, reply id)
     seeds: dict[int, str] = field(default_factory=dict)  # seed k -> interaction id
@@ -81,13 +91,17 @@ class Crash:
     seconds: float = 0.0
 
 
-async def run_and_kill(kind: str, workspace: Path, *, seed: int, heavy: bool = False) -> Crash:
-    """Run the child on ``workspace`` and SIGKILL it after a seeded 100–700 acknowledgements."""
+async def run_and_kill(
+    kind: str, workspace: Path, *, seed: int, heavy: bool = False, tenant: Tenant | None = None
+) -> Crash:
+    """Run the child on ``workspace`` (as ``tenant``, if given) and SIGKILL it after a seeded
+    100–700 acknowledgements."""
     target = random.Random(f"{kind}/{seed}/{heavy}").randint(100, 700)
-    result = Crash(kind=kind, workspace=workspace, heavy=heavy, target=target)
-    stderr_path = workspace.parent / f"{workspace.name}.stderr"
+    result = Crash(kind=kind, workspace=workspace, heavy=heavy, target=target, tenant=tenant)
+    stderr_path = workspace.parent / f"{workspace.name}-{tenant or 'root'}.stderr"
     command = [sys.executable, str(CHILD_SCRIPT), kind, str(workspace), str(COUNT)]
     command += ["--tasks", str(TASKS), *(["--heavy"] if heavy else [])]
+    command += ["--tenant", tenant.key] if tenant is not None else []
     started = time.perf_counter()
     with stderr_path.open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
@@ -169,22 +183,26 @@ def read_raw(path: Path, fragment: int | None = None) -> RawFile:
     return RawFile(records=records, torn_tail=torn)
 
 
-def fresh(workspace: Path) -> Container:
-    """The stores a restarted bot would open on ``workspace``."""
-    return create_container(Settings(workspace=workspace))
+def fresh(workspace: Path, tenant: Tenant | None = None) -> Container:
+    """The stores a restarted bot would open on ``workspace``: ``tenant``'s, or (None) the root
+    workspace's."""
+    root = create_container(Settings(workspace=workspace))
+    return root if tenant is None else root.tenants().container(tenant)
 
 
-def records_dir(workspace: Path) -> Path:
+def records_dir(workspace: Path, tenant: Tenant | None = None) -> Path:
+    if tenant is not None:
+        return tenant_workspace(Settings(workspace=workspace), tenant) / "records"
     return workspace / "records"
 
 
-def store_files(workspace: Path) -> list[Path]:
-    return sorted(records_dir(workspace).glob("*.jsonl"))
+def store_files(workspace: Path, tenant: Tenant | None = None) -> list[Path]:
+    return sorted(records_dir(workspace, tenant).glob("*.jsonl"))
 
 
-def check_raw_files(workspace: Path) -> dict[str, RawFile]:
+def check_raw_files(workspace: Path, tenant: Tenant | None = None) -> dict[str, RawFile]:
     """No line is torn, except perhaps an unterminated last one (of a record being written)."""
-    raws = {path.name: read_raw(path) for path in store_files(workspace)}
+    raws = {path.name: read_raw(path) for path in store_files(workspace, tenant)}
     assert raws, "the child wrote no records at all"
     return raws
 
@@ -307,15 +325,18 @@ def torn_lines(raws: dict[str, RawFile]) -> dict[str, int]:
 
 
 async def check_appends_still_work(
-    workspace: Path, kind: str, fragments: dict[str, int] | None = None
+    workspace: Path,
+    kind: str,
+    fragments: dict[str, int] | None = None,
+    tenant: Tenant | None = None,
 ) -> None:
     """After the crash, a restarted bot stores new records, and a later restart reads them all;
     a torn line the crash left (``fragments``) stays a line of its own."""
-    container = fresh(workspace)
+    container = fresh(workspace, tenant)
     if kind == "jobs":
         job = child.job_state(9_999, 0, False)
         await container.jobs().save(job)
-        assert await fresh(workspace).jobs().get(job.id) == job
+        assert await fresh(workspace, tenant).jobs().get(job.id) == job
     else:
         interactions = container.interactions()
         interaction = Interaction(
@@ -339,18 +360,18 @@ async def check_appends_still_work(
             model="m",
         )
         await container.corrections().add(correction)
-        again = fresh(workspace)
+        again = fresh(workspace, tenant)
         assert await again.interactions().find_by_message("msg-after") == interaction
         assert correction in await again.corrections().all()
-    for path in store_files(workspace):
+    for path in store_files(workspace, tenant):
         raw = read_raw(path, (fragments or {}).get(path.name))
         assert raw.torn_tail is None, f"{path.name} ends torn after a clean append"
 
 
 async def restart_and_check(crash: Crash, caplog: pytest.LogCaptureFixture) -> int:
     caplog.set_level(logging.WARNING)
-    raws = check_raw_files(crash.workspace)
-    container = fresh(crash.workspace)
+    raws = check_raw_files(crash.workspace, crash.tenant)
+    container = fresh(crash.workspace, crash.tenant)
     if crash.kind == "corrections":
         checked = await check_corrections(crash, container)
     elif crash.kind == "interactions":
@@ -358,9 +379,10 @@ async def restart_and_check(crash: Crash, caplog: pytest.LogCaptureFixture) -> i
     else:
         checked = await check_jobs(crash, container, raws["jobs.jsonl"])
     assert_torn_tails_reported(raws, caplog)
-    await check_appends_still_work(crash.workspace, crash.kind, torn_lines(raws))
+    await check_appends_still_work(crash.workspace, crash.kind, torn_lines(raws), crash.tenant)
+    where = f" in tenant {crash.tenant}" if crash.tenant is not None else ""
     print(  # shown with -s: what each run proved
-        f"\n{crash.kind}{' (heavy)' if crash.heavy else ''}: killed after {len(crash.acks)} acks "
+        f"\n{crash.kind}{' (heavy)' if crash.heavy else ''}{where}: killed after {len(crash.acks)} acks "
         f"(aimed at {crash.target}), {checked} acknowledged records checked, torn last lines: "
         f"{torn_lines(raws) or 'none'}, child ran {crash.seconds:.1f} s"
     )
@@ -405,6 +427,45 @@ async def test_a_kill_in_a_heavy_burst_of_fsynced_appends_loses_nothing_acknowle
             handle.write(last[: len(last) // 2])
     checked = await restart_and_check(crash, caplog)
     assert checked >= 100
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_two_tenants_killed_at_once_each_keep_their_own_acknowledged_records(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    workspace = tmp_path / "workspace"
+    # Both at once on one workspace, each killed at its own count (seeds apart from the others').
+    crashes = await asyncio.gather(
+        *(
+            run_and_kill(kind, workspace, seed=200 + n, tenant=tenant)
+            for n, tenant in enumerate(TENANTS)
+        )
+    )
+
+    raws = {}
+    for crash in crashes:
+        assert crash.tenant is not None
+        assert_killed_part_way(crash)
+        raws[crash.tenant] = {p.name: read_raw(p) for p in store_files(workspace, crash.tenant)}
+        # Everything acknowledged is there, read back through the tenant's own stores (the same
+        # message ids "msg-<n>" and "seed-msg-<k>" in both: each finds its own tenant's).
+        assert await restart_and_check(crash, caplog) >= 100
+    # Each tenant's records are in its own folder; the root workspace holds none.
+    assert known_tenants(workspace / TENANTS_FOLDER) == sorted(TENANTS)
+    assert not list((workspace / "records").glob("*.jsonl"))
+    # And none of the other's: no acknowledged id of one is in the other's files. (Jobs have the
+    # same ids in both, by design: a tenant's file holds only its own child's saves.)
+    for crash, other in (crashes, crashes[::-1]):
+        assert crash.tenant is not None
+        assert other.tenant is not None
+        theirs = raws[other.tenant]
+        if kind == "jobs":
+            lines = len(theirs["jobs.jsonl"].records)
+            assert len(other.acks) <= lines <= len(other.acks) + TASKS, (lines, len(other.acks))
+        else:
+            ids = {record.get("id") for raw in theirs.values() for record in raw.records}
+            mine = {ack_id for ack_id, _ in crash.acks} | set(crash.seeds.values())
+            assert not ids & mine, f"{crash.tenant}'s records are in {other.tenant}'s stores"
 
 
 # --- a torn last line, made on purpose -------------------------------------------------------

@@ -8,7 +8,14 @@ files hold a known secret and would make a valid dataset; inside the workspace, 
 to it, to its parent and to ``/``, and others loop. Every payload must be refused with one clear
 line, the secret must appear in no reply and no file of the workspace (zip members included),
 nothing outside the workspace may be created or changed, and the workspace must stay as it was.
-A few payloads also go through the Discord bot (dpytest).
+
+Every tenant is a workspace of its own (``servers/<key>/``), so the scene is built in the
+workspace of the tenant that acts: the console's tenant, as ``trainerbot console`` uses it, and
+the root workspace, as a program using the library without tenants does. Another tenant
+(``servers/222/``) has its own secret, records and a dataset; payloads aim at it by ``..``, by
+absolute path, through ``servers/`` (from the root) and through symlinks planted in the acting
+workspace, and it must stay unread and unchanged like the outside folder.
+A few payloads also go through the Discord bot (dpytest), in the guild's own tenant.
 """
 
 from __future__ import annotations
@@ -31,15 +38,31 @@ from trainerbot.adapters.console import Console
 from trainerbot.adapters.discord.bot import build_bot
 from trainerbot.adapters.discord.options import BotOptions
 from trainerbot.config import Settings
-from trainerbot.container import Container, create_container
+from trainerbot.container import TENANTS_FOLDER, Container, create_container, tenant_workspace
 from trainerbot.core.commands import parse_command, split_command
+from trainerbot.core.tenancy import Tenant
 
 # The Discord tests' helpers live beside their conftest, which is not on the path from here.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters" / "discord"))
 from discord_support import Model, Server, close, on_dpytest, send
 
 SECRET = "TOP-SECRET-7f3a9c-never-shown"
+# Another tenant on the same workspace: its folder, its files and their secret.
+OTHER = Tenant.server(222)
+OTHER_SECRET = "OTHER-TENANT-SECRET-41d0e2-never-shown"
+SECRETS = (SECRET, OTHER_SECRET)
 OUTSIDE = "{outside}"  # stands for the absolute path of the folder outside the workspace
+OTHER_DIR = "{other}"  # the absolute path of the other tenant's folder
+TO_OTHER = "{to_other}"  # the other tenant's folder, relative to the acting workspace
+
+
+@dataclass(frozen=True)
+class Places:
+    """Where a payload's placeholders lead in one scene."""
+
+    outside: Path
+    other: Path
+    to_other: str  # "../222" from a tenant's workspace, "servers/222" from the root workspace
 
 
 @dataclass(frozen=True)
@@ -50,8 +73,12 @@ class Payload:
     text: str
     why: str
 
-    def render(self, outside: Path) -> str:
-        return self.text.replace(OUTSIDE, str(outside))
+    def render(self, places: Places) -> str:
+        return (
+            self.text.replace(OUTSIDE, str(places.outside))
+            .replace(OTHER_DIR, str(places.other))
+            .replace(TO_OTHER, places.to_other)
+        )
 
 
 LEAVES = "leads outside the workspace"
@@ -140,6 +167,30 @@ PAYLOADS: list[Payload] = [
     Payload("self-loop", "self-loop/x", "symlink loop|" + MISSING),
     Payload("workspace-itself", ".", "Give a path inside the workspace"),
     Payload("link-to-workspace", "ws-alias", FOLDER + "|not the workspace itself"),
+    # --- another tenant's folder, beside the acting one --------------------------------------
+    Payload("other-tenant-records", f"../{OTHER.key}/records/interactions.jsonl", LEAVES),
+    Payload("other-tenant-secret", f"../{OTHER.key}/secret.txt", LEAVES),
+    Payload("other-tenant-dataset", f"../{OTHER.key}/chats", LEAVES),
+    Payload(
+        "other-tenant-via-servers",
+        f"../../{TENANTS_FOLDER}/{OTHER.key}/records/interactions.jsonl",
+        LEAVES,
+    ),
+    Payload("other-tenant-down-then-up", f"datasets/../../{OTHER.key}/chats", LEAVES),
+    Payload("other-tenant-absolute-file", f"{OTHER_DIR}/records/interactions.jsonl", LEAVES),
+    Payload("other-tenant-absolute-folder", f"{OTHER_DIR}/chats", LEAVES),
+    # From the root workspace "servers/222/..." is lexically inside it: the tenants' folder is
+    # what must refuse it. From a tenant, "../222/...".
+    Payload("other-tenant-relative-file", f"{TO_OTHER}/records/interactions.jsonl", LEAVES),
+    Payload("other-tenant-relative-dataset", f"{TO_OTHER}/chats", LEAVES),
+    Payload("other-tenant-relative-folder", TO_OTHER, LEAVES),
+    Payload("link-to-other-tenant", "other-link/records/interactions.jsonl", LEAVES),
+    Payload("link-to-other-tenant-folder", "other-link", LEAVES),
+    Payload("link-to-other-tenant-dataset", "other-link/chats", LEAVES),
+    Payload("link-to-other-tenant-file", "other-file", LEAVES),
+    Payload("relative-link-to-other-tenant", "datasets/other-rel/chats", LEAVES),
+    Payload("link-to-the-tenants-folder", f"siblings/{OTHER.key}/secret.txt", LEAVES),
+    Payload("link-to-the-tenants-folder-itself", "siblings", LEAVES),
 ]
 
 COMMANDS = {
@@ -168,60 +219,113 @@ def line(command: str, payload: str) -> str:
 @dataclass
 class Scene:
     root: Path  # tmp_path: the outside world of this test
-    workspace: Path
+    workspace: Path  # the acting workspace: a tenant's folder, or the root workspace
     outside: Path
-    container: Container
+    other: Path  # the other tenant's folder
+    excluded: Path | None  # the tenants' folder, when the acting workspace holds it (the root)
+    container: Container  # the acting workspace's own container
     console: Console
 
+    @property
+    def places(self) -> Places:
+        return Places(self.outside, self.other, os.path.relpath(self.other, self.workspace))
 
-def build_scene(tmp_path: Path) -> tuple[Path, Path]:
+    @property
+    def home(self) -> Path:
+        """The configured workspace, which holds every tenant's folder."""
+        return self.root / "workspace"
+
+
+def chat_lines(secret: str) -> str:
+    """Chat examples: a path that reached them would make a dataset !select_dataset and !train
+    accept (and !archive zip)."""
+    return "".join(
+        f'{{"messages":[{{"role":"user","content":"q{i}"}},'
+        f'{{"role":"assistant","content":"{secret} {i}"}}]}}\n'
+        for i in range(12)
+    )
+
+
+def build_outside(tmp_path: Path) -> Path:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text(f"{SECRET}\n")
-    # Chat examples: a path that reached chats/ would make a dataset !select_dataset and !train
-    # accept (and !archive zip).
-    chats = "".join(
-        f'{{"messages":[{{"role":"user","content":"q{i}"}},'
-        f'{{"role":"assistant","content":"{SECRET} {i}"}}]}}\n'
-        for i in range(12)
-    )
+    chats = chat_lines(SECRET)
     (outside / "secret.jsonl").write_text(chats)
     (outside / "chats").mkdir()
     (outside / "chats" / "secret.jsonl").write_text(chats)
     (outside / "sub").mkdir()
     (outside / "sub" / "secret.txt").write_text(SECRET)
+    return outside
 
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
+
+def build_other_tenant(other: Path) -> None:
+    """Another tenant's data, laid out as its stores lay it out, each file holding its secret."""
+    (other / "records").mkdir(parents=True)
+    (other / "records" / "interactions.jsonl").write_text(
+        f'{{"type":"interaction","v":1,"id":"int-other","prompt":"{OTHER_SECRET}"}}\n'
+    )
+    (other / "secret.txt").write_text(f"{OTHER_SECRET}\n")
+    (other / "chats").mkdir()
+    (other / "chats" / "secret.jsonl").write_text(chat_lines(OTHER_SECRET))
+
+
+def plant(workspace: Path, outside: Path, other: Path) -> None:
+    """Symlinks in the acting workspace that lead out of it (to the outside folder, the tenants'
+    folder, the other tenant), and others that loop."""
+    workspace.mkdir(parents=True, exist_ok=True)
     (workspace / "link-file").symlink_to(outside / "secret.txt")
     (workspace / "link-dir").symlink_to(outside, target_is_directory=True)
-    (workspace / "datasets").mkdir()
-    (workspace / "datasets" / "deep-link").symlink_to(Path("..", "..", "outside"))
-    (workspace / "up").symlink_to(Path(".."))
+    (workspace / "datasets").mkdir(exist_ok=True)
+    datasets = workspace / "datasets"
+    (datasets / "deep-link").symlink_to(Path(os.path.relpath(outside, datasets)))
+    (workspace / "up").symlink_to(Path(os.path.relpath(outside.parent, workspace)))
     (workspace / "root-link").symlink_to(Path("/"))
     (workspace / "chain").symlink_to(Path("link-dir"))
     (workspace / "loop-a").symlink_to(Path("loop-b"))
     (workspace / "loop-b").symlink_to(Path("loop-a"))
     (workspace / "self-loop").symlink_to(Path("self-loop"))
     (workspace / "ws-alias").symlink_to(Path("."))
+    (workspace / "other-link").symlink_to(other, target_is_directory=True)
+    (workspace / "other-file").symlink_to(other / "secret.txt")
+    (datasets / "other-rel").symlink_to(Path(os.path.relpath(other, datasets)))
+    (workspace / "siblings").symlink_to(Path(os.path.relpath(other.parent, workspace)))
     trap = workspace / "trap"
     trap.mkdir()
     (trap / "secret.txt").symlink_to(outside / "secret.txt")
     (trap / "secret.jsonl").symlink_to(outside / "secret.jsonl")
     (trap / "data").symlink_to(outside, target_is_directory=True)
     (trap / "loop").symlink_to(Path("loop"))
-    return workspace, outside
+    (trap / "other-records").symlink_to(other / "records" / "interactions.jsonl")
+    (trap / "other-chats").symlink_to(other / "chats", target_is_directory=True)
 
 
-@pytest.fixture
-def scene(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scene:
-    workspace, outside = build_scene(tmp_path)
+def build_scene(
+    tmp_path: Path, root: Container, tenant: Tenant | None, monkeypatch: pytest.MonkeyPatch
+) -> Scene:
+    """The scene in ``tenant``'s workspace (None: the root workspace, without tenants), beside
+    the other tenant's folder; the console acts in that workspace."""
+    settings: Settings = root.settings()
+    assert tenant != OTHER
+    workspace = tenant_workspace(settings, tenant) if tenant else settings.workspace
+    other = tenant_workspace(settings, OTHER)
+    outside = build_outside(tmp_path)
+    build_other_tenant(other)
+    plant(workspace, outside, other)
     # Relative paths must be relative to the workspace, never to the process's directory.
     monkeypatch.chdir(outside)
-    container = create_container(Settings(workspace=workspace, storage="filesystem"))
-    container.workspace()  # made now (with its standard folders), not by the first command
-    console = Console(container.use_cases(), prefix="!", exports_dir=outside / "exports")
-    return Scene(tmp_path, workspace, outside, container, console)
+    acting = root.tenants().container(tenant) if tenant else root
+    acting.workspace()  # made now (with its standard folders), not by the first command
+    console = Console(acting.use_cases(), prefix="!", exports_dir=outside / "exports")
+    excluded = None if tenant else settings.workspace / TENANTS_FOLDER
+    return Scene(tmp_path, workspace, outside, other, excluded, acting, console)
+
+
+@pytest.fixture(params=["console-tenant", "root-workspace"])
+def scene(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scene:
+    root = create_container(Settings(workspace=tmp_path / "workspace", storage="filesystem"))
+    tenant = Tenant.console() if request.param == "console-tenant" else None
+    return build_scene(tmp_path, root, tenant, monkeypatch)
 
 
 # --- what is checked around each command ------------------------------------------------------
@@ -253,9 +357,12 @@ def tree(top: Path, *, skip: Path | None = None) -> dict[str, Entry]:
     return found
 
 
-def workspace_texts(workspace: Path) -> Iterator[tuple[str, bytes]]:
-    """Every regular file of the workspace (links not followed), and every member of its zips."""
-    for directory, _, files in os.walk(workspace, followlinks=False):
+def workspace_texts(workspace: Path, *, skip: Path | None = None) -> Iterator[tuple[str, bytes]]:
+    """Every regular file of the workspace (links not followed, ``skip`` left out), and every
+    member of its zips."""
+    for directory, folders, files in os.walk(workspace, followlinks=False):
+        if skip is not None:
+            folders[:] = [name for name in folders if Path(directory, name) != skip]
         for name in files:
             path = Path(directory) / name
             if not path.is_file() or path.is_symlink():
@@ -277,7 +384,8 @@ def refusal_problems(reply: str, payload: Payload, scene: Scene) -> list[str]:
         ("something went wrong" not in reply.casefold(), "is a crash"),
         (re.search(payload.why, reply) is not None, f"does not say /{payload.why}/"),
         (SECRET not in reply, "shows the secret"),
-        (str(scene.workspace) not in reply, "shows where the workspace lives on the host"),
+        (OTHER_SECRET not in reply, "shows the other tenant's secret"),
+        (str(scene.home) not in reply, "shows where the workspace lives on the host"),
     ]
     return [f"{reply[:300]!r} {what}" for ok, what in checks if not ok]
 
@@ -286,15 +394,22 @@ Snapshot = tuple[dict[str, Entry], dict[str, Entry]]
 
 
 def snapshot(scene: Scene) -> Snapshot:
-    return tree(scene.root, skip=scene.workspace), tree(scene.workspace)
+    """Everything but the acting workspace (the outside folder, the other tenants, the root
+    workspace around a tenant's), and the acting workspace."""
+    others = tree(scene.root, skip=scene.workspace)
+    if scene.excluded is not None:  # the root acts: the tenants' folder inside it is not its own
+        tenants = scene.excluded.relative_to(scene.root)
+        others |= {f"{tenants}/{name}": e for name, e in tree(scene.excluded).items()}
+    return others, tree(scene.workspace, skip=scene.excluded)
 
 
 def change_problems(scene: Scene, before: Snapshot) -> list[str]:
-    """The secret anywhere in the workspace (zip members too), or any change in or outside it."""
+    """A secret anywhere in the acting workspace (zip members too), or any change in or outside
+    it (the other tenant's folder included)."""
     problems = [
-        f"the secret is in {name}"
-        for name, data in workspace_texts(scene.workspace)
-        if SECRET.encode() in data
+        f"a secret is in {name}"
+        for name, data in workspace_texts(scene.workspace, skip=scene.excluded)
+        if any(secret.encode() in data for secret in SECRETS)
     ]
     outside_before, workspace_before = before
     outside_after, workspace_after = snapshot(scene)
@@ -315,7 +430,7 @@ def test_the_table_is_large_and_its_ids_unique() -> None:
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=lambda payload: payload.id)
 def test_quoting_hands_the_parser_each_payload_verbatim(payload: Payload) -> None:
-    text = payload.render(Path("/tmp/outside"))
+    text = payload.render(Places(Path("/tmp/outside"), Path("/tmp/ws/servers/222"), "../222"))
     argument = {
         "train": "data_dir",
         "test": "data_dir",
@@ -337,13 +452,13 @@ async def test_every_command_refuses_the_payload_and_nothing_leaks_or_changes(
     problems: list[str] = []
     for command in COMMANDS:
         before = snapshot(scene)
-        reply = await scene.console.handle(line(command, payload.render(scene.outside)))
+        reply = await scene.console.handle(line(command, payload.render(scene.places)))
         found = refusal_problems(reply, payload, scene) + change_problems(scene, before)
         problems += [f"!{command}: {problem}" for problem in found]
     if any(record.exc_info for record in caplog.records):
         problems.append("a traceback was logged")
-    if SECRET in caplog.text:
-        problems.append("the secret was logged")
+    if any(secret in caplog.text for secret in SECRETS):
+        problems.append("a secret was logged")
 
     assert not problems, "\n".join(problems)
 
@@ -373,9 +488,12 @@ async def test_a_folder_mixing_files_and_links_out_is_used_without_what_lies_out
         ("secret.txt", scene.outside / "secret.txt"),
         ("elsewhere", scene.outside),
         ("up", Path("..", "..")),
+        ("other-records.jsonl", scene.other / "records" / "interactions.jsonl"),
+        ("other-chats", scene.other / "chats"),
+        ("other-tenant", Path("..", scene.places.to_other)),
     ]:
         (mixed / name).symlink_to(target)
-    outside_before = tree(scene.root, skip=scene.workspace)
+    others_before, _ = snapshot(scene)
 
     archived = await scene.console.handle("!archive mixed")
     selected = await scene.console.handle("!select_dataset mixed")
@@ -385,15 +503,17 @@ async def test_a_folder_mixing_files_and_links_out_is_used_without_what_lies_out
     assert selected.startswith("Selected dataset mixed: "), selected
     assert not trained.startswith("error"), trained
     for reply in (archived, selected, trained):
-        assert SECRET not in reply
+        assert not any(secret in reply for secret in SECRETS), reply
     # One archive by !archive, one by !select_dataset (and !train saved a model zip in models/).
     assert len(list((scene.workspace / "archives").glob("mixed-*.zip"))) == 2
-    for name, data in workspace_texts(scene.workspace):
-        assert SECRET.encode() not in data, f"the secret is in {name}"
-    assert tree(scene.root, skip=scene.workspace) == outside_before
+    for name, data in workspace_texts(scene.workspace, skip=scene.excluded):
+        for secret in SECRETS:
+            assert secret.encode() not in data, f"{secret} is in {name}"
+    others_after, _ = snapshot(scene)
+    assert others_after == others_before
 
 
-# --- the same through the Discord bot ---------------------------------------------------------
+# --- the same through the Discord bot, in the guild's own tenant ------------------------------
 
 DISCORD_PAYLOADS = [
     payload
@@ -407,37 +527,66 @@ DISCORD_PAYLOADS = [
         "lone-surrogate",
         "nul-byte",
         "deep-nesting",
+        "other-tenant-records",
+        "other-tenant-via-servers",
+        "other-tenant-absolute-file",
+        "link-to-other-tenant-dataset",
+        "link-to-the-tenants-folder",
     }
 ]
 
 
+@dataclass
+class Guild:
+    scene: Scene
+    server: Server
+
+
 @pytest.fixture
-async def server(scene: Scene) -> AsyncIterator[Server]:
-    """The real bot on dpytest over the scene's container, as tests/adapters/discord builds it."""
-    bot = build_bot(scene.container.use_cases(), BotOptions(prefix="!", trainer_role="trainer"))
+async def guild(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Guild]:
+    """The real bot on dpytest over the real container, as ``create_bot`` builds it; the scene is
+    built in the guild's tenant, whose id dpytest gives only once the bot is on it."""
+    root = create_container(Settings(workspace=tmp_path / "workspace", storage="filesystem"))
+    tenants = root.tenants()
+    bot = build_bot(tenants.scope, BotOptions(prefix="!"), tenants=tenants.known)
     config = await on_dpytest(bot, ["tess", "max"])
-    guild = config.guilds[0]
-    await dpytest.add_role(config.members[0], dpytest.backend.make_role("trainer", guild))
+    here = config.guilds[0]
+    scene = build_scene(tmp_path, root, Tenant.server(here.id), monkeypatch)
+    await dpytest.add_role(config.members[0], dpytest.backend.make_role("trainer", here))
     channel = config.channels[0]
     assert isinstance(channel, discord.TextChannel)
     trainer, member = config.members
-    yield Server(bot, guild, channel, trainer, member, scene.container, Model())
+    yield Guild(scene, Server(bot, here, channel, trainer, member, scene.container, Model()))
     await close(bot)
     await dpytest.empty_queue()
 
 
 @pytest.mark.parametrize("payload", DISCORD_PAYLOADS, ids=lambda payload: payload.id)
 async def test_the_discord_bot_refuses_the_payload_and_sends_nothing(
-    scene: Scene, server: Server, payload: Payload
+    guild: Guild, payload: Payload
 ) -> None:
+    scene, server = guild.scene, guild.server
     for command in COMMANDS:
         before = snapshot(scene)
-        replies = await send(server, line(command, payload.render(scene.outside)))
+        replies = await send(server, line(command, payload.render(scene.places)))
 
         assert change_problems(scene, before) == [], command
         # !train first posts a status message (then edited to say it failed), then the refusal.
         [refusal] = [reply for reply in replies if not reply.content.startswith("⏳")]
         assert not any(reply.attachments for reply in replies), command
-        assert all(SECRET not in reply.content for reply in replies), command
+        for secret in SECRETS:
+            assert all(secret not in reply.content for reply in replies), command
         assert "\n" not in refusal.content, command
         assert re.search(payload.why, refusal.content), (command, refusal.content)
+
+
+async def test_the_discord_bot_acts_in_the_guilds_tenant(guild: Guild) -> None:
+    """The control: the bot serves a file of the guild's tenant folder, where the scene is, so
+    the refusals above are the bot's own."""
+    scene, server = guild.scene, guild.server
+    assert scene.workspace.parent.name == TENANTS_FOLDER
+    (scene.workspace / "datasets" / "notes.txt").write_text("hello from the guild")
+
+    replies = await send(server, "!getfile datasets/notes.txt")
+
+    assert any(reply.attachments for reply in replies), [r.content for r in replies]

@@ -58,9 +58,13 @@ def known_tenants(tenants_root: Path) -> list[Tenant]:
         if not entry.is_dir(follow_symlinks=False):
             continue
         try:
-            found.append(Tenant.parse(entry.name))
+            tenant = Tenant.parse(entry.name)
         except InvalidArgument:
+            tenant = None
+        if tenant is None or tenant.key != entry.name:  # "0123" would be read as tenant 123
             log.info("ignoring %s in the tenants' folder: not a tenant's name", entry.name)
+            continue
+        found.append(tenant)
     return found
 
 
@@ -89,12 +93,13 @@ def tenant_usage(tenants_root: Path) -> list[TenantUsage]:
 
 def legacy_items(workspace: Path, tenants_folder: str) -> list[Path]:
     """What a workspace holds outside its tenants' folder: the data of a single-tenant release.
-    Empty standard folders (made by any start) do not count."""
+    Empty folders (the standard ones are made by any start) and hidden files (``.env``, ``.git``:
+    the operator's, never trainerbot's) do not count."""
     if not workspace.is_dir():
         return []
     items = []
     for entry in sorted(workspace.iterdir()):
-        if entry.name == tenants_folder:
+        if entry.name == tenants_folder or entry.name.startswith("."):
             continue
         if entry.is_dir() and not entry.is_symlink() and usage(entry)[0] == 0:
             continue
@@ -121,7 +126,9 @@ def adopt(workspace: Path, tenants_folder: str, tenant: Tenant) -> Adopted:
     files = size = 0
     moved = []
     for item in items:
-        count, nbytes = usage(item) if item.is_dir() else (1, item.lstat().st_size)
+        # A link is moved as a link: what it points to is not counted as moved.
+        in_folder = item.is_dir() and not item.is_symlink()
+        count, nbytes = usage(item) if in_folder else (1, item.lstat().st_size)
         destination = target / item.name
         if destination.exists():
             # An empty standard folder made by an earlier start: replaced by the data.
@@ -134,9 +141,7 @@ def adopt(workspace: Path, tenants_folder: str, tenant: Tenant) -> Adopted:
         moved.append(item.name + ("/" if destination.is_dir() else ""))
     fsync_dir(target)
     fsync_dir(workspace)
-    result = Adopted(tenant, tuple(moved), files, size)
-    log.info("%s", result.summary())
-    return result
+    return Adopted(tenant, tuple(moved), files, size)
 
 
 def _remove_empty_tree(folder: Path) -> None:
