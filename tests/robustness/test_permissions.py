@@ -9,22 +9,20 @@ added to the catalogue without a row here fails ``test_the_table_covers_every_co
 
 How the slash form is driven: dpytest cannot send interactions, so each test builds a real
 ``discord.Interaction`` from a gateway-shaped INTERACTION_CREATE payload (the member comes with
-their role ids, as Discord sends them), whose ``response``/``followup`` record what the bot sends
-instead of calling Discord's HTTP API, and hands it to ``bot.tree._call`` — what discord.py does
-on INTERACTION_CREATE. Option parsing, the checks and the error handler all run as in production.
+their role ids, as Discord sends them) and hands it to the bot's command tree, as discord.py does
+on INTERACTION_CREATE (``slash_support``). Option parsing, the checks and the error handler all
+run as in production.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
 import sys
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import discord
@@ -49,12 +47,15 @@ from trainerbot.config import Settings
 from trainerbot.container import Container, create_container
 from trainerbot.core.commands import COMMANDS, parse_command
 from trainerbot.core.entities import Actor
-from trainerbot.core.tenancy import Tenant
 from trainerbot.core.errors import PermissionDenied
+from trainerbot.core.tenancy import Tenant
 
 # The Discord tests' helpers live beside their conftest, which is not on the path from here.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters" / "discord"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import slash_support
 from discord_support import on_dpytest
+from slash_support import RecordingInteraction, refused_errors
 
 TRAINER_ROLE = "trainer"
 REFUSAL = str(PermissionDenied())
@@ -255,153 +256,9 @@ async def say(world: World, content: str, by: discord.Member) -> list[str]:
 # --- the slash form -----------------------------------------------------------------------
 
 
-@dataclass
-class Sent:
-    """A message the bot sent in answer to an interaction."""
-
-    content: str | None
-    channel: discord.abc.Messageable
-    id: int
-    files: list[str] = field(default_factory=list)
-    edits: list[str] = field(default_factory=list)
-
-    async def edit(self, *, content: str | None = None, **_: Any) -> Sent:
-        self.edits.append(content or "")
-        return self
-
-    async def delete(self, **_: Any) -> None:
-        return None
-
-
-class RecordingInteraction(discord.Interaction[Any]):
-    """A real interaction, built from an INTERACTION_CREATE payload, whose answers are recorded
-    instead of sent to Discord's HTTP API."""
-
-    def __init__(self, *, data: Any, state: Any, channel: discord.TextChannel) -> None:
-        super().__init__(data=data, state=state)
-        self.sent: list[Sent] = []
-        self._answered = False
-        self._reply_channel = channel
-
-    def _record(self, content: str | None, kwargs: Mapping[str, Any]) -> Sent:
-        files = [kwargs["file"]] if kwargs.get("file") not in (None, discord.utils.MISSING) else []
-        if kwargs.get("files") not in (None, discord.utils.MISSING):
-            files += list(kwargs["files"])
-        sent = Sent(
-            content,
-            self._reply_channel,
-            discord.utils.time_snowflake(discord.utils.utcnow()) + len(self.sent),
-            [f.filename for f in files],
-        )
-        self.sent.append(sent)
-        return sent
-
-    @property
-    def response(self) -> Any:  # type: ignore[override]
-        interaction = self
-
-        async def send_message(content: str | None = None, **kwargs: Any) -> Any:
-            assert not interaction._answered, "an interaction is answered once"
-            interaction._answered = True
-            interaction._record(content, kwargs)
-            return SimpleNamespace(resource=None)
-
-        async def defer(**_: Any) -> None:
-            interaction._answered = True
-
-        return SimpleNamespace(
-            is_done=lambda: interaction._answered, send_message=send_message, defer=defer
-        )
-
-    @property
-    def followup(self) -> Any:  # type: ignore[override]
-        interaction = self
-
-        async def send(content: str | None = None, **kwargs: Any) -> Sent:
-            return interaction._record(content, kwargs)
-
-        return SimpleNamespace(send=send)
-
-    async def original_response(self) -> Any:
-        return self.sent[-1]
-
-    @property
-    def texts(self) -> list[str]:
-        return [sent.content or "" for sent in self.sent]
-
-
-def slash_options(world: World, name: str, raw: str) -> list[dict[str, Any]]:
-    """The options Discord would send for ``/name`` filled in as ``!name raw`` is."""
-    command = world.bot.tree.get_command(name)
-    assert isinstance(command, discord.app_commands.Command), name
-    kinds = {parameter.name: parameter.type for parameter in command.parameters}
-    options = []
-    for key, value in parse_command(name, raw).args.items():
-        assert key in kinds, f"/{name} has no option {key}"
-        options.append({"name": key, "type": kinds[key].value, "value": value})
-    return options
-
-
-def member_payload(member: discord.Member) -> dict[str, Any]:
-    """The member as an interaction payload carries them: their user and their role ids."""
-    return {
-        "user": {
-            "id": str(member.id),
-            "username": member.name,
-            "discriminator": member.discriminator,
-            "global_name": None,
-            "avatar": None,
-        },
-        "roles": [str(role.id) for role in member.roles if not role.is_default()],
-        "joined_at": discord.utils.utcnow().isoformat(),
-        "deaf": False,
-        "mute": False,
-        "flags": 0,
-        "permissions": str(member.guild_permissions.value),
-    }
-
-
 async def slash(world: World, name: str, raw: str, by: discord.Member) -> RecordingInteraction:
-    """``/name`` with the options of ``!name raw``, used by ``by``; the interaction, with what
-    the bot answered recorded on it."""
-    command = world.bot.tree.get_command(name)
-    assert command is not None, f"/{name} is not registered"
-    snowflake = discord.utils.time_snowflake(discord.utils.utcnow())
-    payload: dict[str, Any] = {
-        "id": str(snowflake),
-        "application_id": str(world.bot.user.id if world.bot.user else 1),
-        "type": discord.InteractionType.application_command.value,
-        "token": "interaction-token",
-        "version": 1,
-        "guild_id": str(world.guild.id),
-        "channel_id": str(world.channel.id),
-        "channel": {"id": str(world.channel.id), "type": 0},
-        "member": member_payload(by),
-        "locale": "en-US",
-        "attachment_size_limit": 8 * 1024 * 1024,
-        "data": {
-            "id": str(snowflake + 1),
-            "name": name,
-            "type": 1,
-            "options": slash_options(world, name, raw),
-        },
-    }
-    interaction = RecordingInteraction(
-        data=payload, state=world.bot._connection, channel=world.channel
-    )
-    assert interaction.user.id == by.id
-    await world.bot.tree._call(interaction)
-    await dpytest.run_all_events()  # the error handler runs as an event
-    await asyncio.sleep(0)
-    return interaction
-
-
-def refused_errors() -> list[BaseException]:
-    """The errors dpytest saw the bot handle since the last call (it queues every one)."""
-    errors: list[BaseException] = []
-    while not dpytest.error_queue.empty():
-        errors.append(dpytest.error_queue.get_nowait()[1])
-    return errors
+    """``/name`` with the options of ``!name raw``, used by ``by`` in the server's channel."""
+    return await slash_support.slash(world.bot, world.channel, name, raw, by)
 
 
 # --- the table ----------------------------------------------------------------------------

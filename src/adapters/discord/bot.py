@@ -80,14 +80,17 @@ class TrainerBot(commands.Bot):
         self.jobs = JobFollower(
             self, scopes=scopes, tenants=tenants or (lambda: ()), prefix=options.prefix
         )
+        # (A method named bot_check would be called only on a cog: the check is added here.)
+        self.add_check(self._served)
 
     async def is_trainer(self, ctx: commands.Context[Any]) -> bool:
         """Whether the author of ``ctx`` may train in the tenant it was given in."""
         _, actor = await self.tenancy.here(ctx)
         return actor.can_train
 
-    async def bot_check(self, ctx: commands.Context[Any], /) -> bool:
-        # A server the bot does not serve gets nothing, not even an error (it is being left).
+    async def _served(self, ctx: commands.Context[Any], /) -> bool:
+        """A global check, for text and slash commands alike: a server the bot does not serve
+        gets nothing, not even an error (it is being left)."""
         if not self.tenancy.serves(ctx.guild):
             raise NotServed()
         return True
