@@ -669,8 +669,15 @@ def tenant_container(root: Container, tenant: Tenant) -> Container:
         if name in _NOT_DELEGATED:
             continue
         if name in SHARED or provider.overridden:
-            getattr(child, name).override(provider)
+            # Through a wrapper of its own: overriding with the root's provider itself would make
+            # the root keep a reference to every tenant's provider (and so its whole container)
+            # for as long as the process lives.
+            getattr(child, name).override(providers.Callable(_same, provider))
     return child
+
+
+def _same(value: object) -> object:
+    return value
 
 
 class Tenants:

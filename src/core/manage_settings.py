@@ -155,7 +155,7 @@ def _role(text: str) -> str | None:
     value = text.strip()
     if value.casefold() == RESET:
         return None
-    if not value or len(value) > MAX_ROLE_CHARS or "\n" in value:
+    if not value or len(value) > MAX_ROLE_CHARS or not value.isprintable():
         raise InvalidArgument(
             f"A trainer role is a role name of 1-{MAX_ROLE_CHARS} characters on one line."
         )

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,8 @@ class _PathState:
 
 
 _REGISTRY_LOCK = threading.Lock()
-_REGISTRY: dict[Path, _PathState] = {}
+# Held by the JsonlFiles on each path: forgotten when the last of them goes (a tenant unloaded).
+_REGISTRY: weakref.WeakValueDictionary[Path, _PathState] = weakref.WeakValueDictionary()
 
 
 def _state_for(path: Path) -> _PathState:
