@@ -748,9 +748,10 @@ def create_bot(container: Container | None = None) -> TrainerBot:
     ``await bot.setup_hook()`` adds its cogs. Each server (and each member's direct messages) is
     answered by its own tenant's use cases (``container.tenants()``); with exactly one server in
     ``TRAINERBOT_DISCORD_GUILDS``, a workspace from before tenants becomes that server's first
-    (``Tenants.adopt_if_one_server``). Override the container's providers first to put
-    other adapters behind it (an override applies to every tenant). It speaks in voice channels when the container's
-    ``voice_output`` is a ``DiscordVoice`` (the default when a Discord token is configured).
+    (``Tenants.adopt_if_one_server``). Override the container's providers first to put other
+    adapters behind it (an override applies to every tenant). It speaks in voice channels when
+    the container's ``voice_output`` is a ``DiscordVoice`` (the default when a Discord token is
+    configured).
     """
     container = container if container is not None else create_container()
     settings: Settings = container.settings()

@@ -39,8 +39,9 @@ class AnswerMessage:
       takes one from it, a voice message took its one when it was transcribed.
     - Empty or blank text is refused (``EmptyMessage``); text over ``max_message_chars`` too.
     - The active model answers (``!use``), or the configured default when none was chosen.
-    - The model sees the system prompt (the tenant's persona, else the configured one), then the last ``history_turns`` exchanges of this
-      conversation (oldest dropped first to stay under ``max_history_chars``), then the message.
+    - The model sees the system prompt (the tenant's persona, else the configured one), then the
+      last ``history_turns`` exchanges of this conversation (oldest dropped first to stay under
+      ``max_history_chars``), then the message.
     - An empty answer from the model is a failure, not a reply.
     - Every answer is logged as an interaction — prompt, history, model, reply, message id — before
       it is returned, so whatever the user sees can be corrected later.

@@ -48,8 +48,8 @@ CHECKPOINT = 100  # memory is measured from here on
 LIMIT = 16  # tenants kept loaded
 CONCURRENCY = 8  # servers served at once
 MIB = 1024 * 1024
-# What 900 more servers may cost while only LIMIT of them are loaded: the rate limit's 900 more
-# members, the JSON Lines files' per-path locks (about 4 KiB a server), allocator slack. Measured
+# What 900 more servers may cost while only LIMIT of them are loaded: the rate limit's members
+# (forgotten once their limit refills), allocator slack. Measured
 # on 2 cores with dropped tenants freed: +8 to +10 MiB RSS and +50,000 to +60,000 blocks; with
 # every tenant kept alive instead, +122 MiB and +1,050,000 blocks by the 1,000th server taught.
 MAX_RSS_GROWTH = 32 * MIB

@@ -45,8 +45,9 @@ class CommandFailed(commands.CommandError):
 class SpecCommand(commands.HybridCommand[Any, ..., None]):
     """A hybrid command described by a ``CommandSpec``: its prefix form parses with the core
     grammar, and a trainer-only command refuses anyone the bot does not count as a trainer in
-    the tenant it is given in (``await bot.is_trainer(ctx)``) before its body runs, so nothing, not even an attachment, is
-    downloaded for them. The use cases check the actor again: this is the early, cheap no."""
+    the tenant it is given in (``await bot.is_trainer(ctx)``) before its body runs, so nothing,
+    not even an attachment, is downloaded for them. The use cases check the actor again: this
+    is the early, cheap no."""
 
     def __init__(
         self, func: Callback, /, *, spec: CommandSpec, reply_fills: str | None = None
