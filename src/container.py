@@ -701,6 +701,19 @@ class Tenants:
             return self.registry.loaded_tenants()
         return known_tenants(settings.workspace / TENANTS_FOLDER)
 
+    def with_jobs(self) -> list[Tenant]:
+        """The tenants that ever started a training job (whose unfinished jobs a restarted bot
+        follows again): found on disk without loading any tenant."""
+        settings: Settings = self._root.settings()
+        if settings.storage == "memory":
+            return self.known()
+        root = settings.workspace / TENANTS_FOLDER
+        return [
+            tenant
+            for tenant in known_tenants(root)
+            if (root / tenant.key / "records" / "jobs.jsonl").is_file()
+        ]
+
     def adopt(self, tenant: Tenant) -> Adopted:
         """Move a single-tenant workspace's data (from before tenants) into ``tenant``."""
         settings: Settings = self._root.settings()
@@ -773,5 +786,5 @@ def create_bot(container: Container | None = None) -> TrainerBot:
         tenants.scope,
         options,
         voice=voice if isinstance(voice, DiscordVoice) else None,
-        tenants=tenants.known,
+        tenants=tenants.with_jobs,
     )

@@ -26,6 +26,8 @@ from trainerbot.adapters.console import Console
 from trainerbot.adapters.memory import InMemoryChatModel
 from trainerbot.config import Settings
 from trainerbot.container import create_bot, create_container
+from trainerbot.core.entities import JobStatus, TrainingJob
+from trainerbot.core.tenancy import Tenant
 
 QUESTION = "What is secret code 3?"
 ANSWER = "The code is ALPHA-3"  # what the fewshot model answers to QUESTION, taught word for word
@@ -402,6 +404,35 @@ def test_create_bot_starts_when_the_old_workspace_cannot_be_adopted_and_moves_no
     assert files(project) == before[project]
     [warning] = [r.getMessage() for r in caplog.records if "not adopted" in r.getMessage()]
     assert "already has data" in warning
+
+
+async def test_a_restarted_bot_looks_for_unfinished_jobs_only_in_tenants_that_ever_had_jobs(
+    tmp_path: Path,
+) -> None:
+    """At start the bot follows unfinished jobs again; in a bot with many servers, only those
+    that ever trained are loaded for it (found on disk, no tenant loaded to ask)."""
+    tenants = create_container(Settings(workspace=tmp_path)).tenants()
+    trained, chatted = Tenant.server(111), Tenant.direct(222)
+    job = TrainingJob(
+        id="job-1",
+        trainer="fewshot",
+        status=JobStatus.QUEUED,
+        dataset_name="qa",
+        dataset_version="v1",
+        example_count=1,
+        requested_by="ada",
+        origin="discord:channel=1;message=2",
+    )
+    await tenants.container(trained).jobs().save(job)
+    tenants.container(chatted).workspace()  # a tenant with a folder, and no job ever
+
+    fresh = create_container(Settings(workspace=tmp_path)).tenants()
+
+    assert fresh.known() == [trained, chatted]
+    assert fresh.with_jobs() == [trained]
+    assert fresh.registry.built == 0
+    [unfinished] = await fresh.container(trained).jobs().all()
+    assert unfinished.id == job.id
 
 
 # --- doctor and a bad --server ------------------------------------------------------------------
