@@ -250,7 +250,9 @@ class Settings(BaseSettings):
     def resolved_stt_engine(self) -> SttEngine:
         if self.stt_engine is not None:
             return self.stt_engine
-        return "openai" if self.openai_api_key is not None else "sphinx"
+        # Offline: Whisper (the bundled multilingual model, or TRAINERBOT_WHISPER_MODEL); the
+        # container falls back to sphinx when Whisper cannot be used.
+        return "openai" if self.openai_api_key is not None else "faster_whisper"
 
     @property
     def resolved_tts_engine(self) -> TtsEngine:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any, cast
 from dependency_injector import containers, providers
 
 from trainerbot.adapters.audio.espeak import EspeakTextToSpeech
-from trainerbot.adapters.audio.fallback import FallbackTextToSpeech
+from trainerbot.adapters.audio.fallback import FallbackSpeechToText, FallbackTextToSpeech
 from trainerbot.adapters.audio.ffmpeg import FfmpegAudioConverter, resolve_ffmpeg
 from trainerbot.adapters.audio.gtts import GttsTextToSpeech
 from trainerbot.adapters.audio.recognition import (
@@ -117,10 +118,6 @@ NO_OPENAI_SETTINGS = (
 )
 # The embedded model is small: long answers only ramble (and take seconds on a CPU).
 LOCAL_MAX_TOKENS = 256
-NO_WHISPER_MODEL = (
-    "The faster_whisper engine needs a model: set TRAINERBOT_WHISPER_MODEL to a CTranslate2 "
-    "Whisper model folder."
-)
 NO_VOICE = "Voice channels exist only in Discord: run the bot with a Discord token to speak."
 # Each tenant's workspace is a folder here, below the configured workspace.
 TENANTS_FOLDER = "servers"
@@ -163,6 +160,11 @@ def _recognizer(
         max_chunk_seconds=settings.provided.stt_chunk_seconds,
         name=name,
     )
+
+
+def _whisper_threads(settings: Settings) -> int:
+    """CTranslate2 threads per recognition: the cores shared by the workers that run at once."""
+    return max(1, (os.cpu_count() or 2) // settings.stt_workers)
 
 
 def _gguf_weights(settings: Settings) -> Path | None:
@@ -407,18 +409,26 @@ class Container(containers.DeclarativeContainer):
         max_seconds=settings.provided.max_audio_seconds,
     )
 
+    _sphinx = _recognizer(settings, providers.Singleton(SphinxEngine), "sphinx")
     speech_to_text = providers.Selector(
         providers.Callable(lambda s: _engine(s.resolved_stt_engine, s), settings),
-        sphinx=_recognizer(settings, providers.Singleton(SphinxEngine), "sphinx"),
+        sphinx=_sphinx,
         google=_recognizer(settings, providers.Singleton(GoogleEngine), "google"),
-        faster_whisper=providers.Selector(
-            providers.Callable(lambda s: "model" if s.whisper_model else "none", settings),
-            model=_recognizer(
+        # Whisper (the bundled multilingual base model, or TRAINERBOT_WHISPER_MODEL); should it
+        # prove unusable (not installed, files not the pinned ones), sphinx, said once in the log.
+        faster_whisper=providers.Singleton(
+            FallbackSpeechToText,
+            _recognizer(
                 settings,
-                providers.Singleton(FasterWhisperEngine, settings.provided.whisper_model),
+                providers.Singleton(
+                    FasterWhisperEngine,
+                    settings.provided.whisper_model,
+                    cpu_threads=providers.Callable(_whisper_threads, settings),
+                ),
                 "faster_whisper",
             ),
-            none=providers.Singleton(UnavailableSpeechToText, NO_WHISPER_MODEL),
+            _sphinx,
+            name="faster_whisper",
         ),
         openai=providers.Singleton(
             OpenAISpeechToText,

@@ -170,6 +170,12 @@ class CapabilityUnavailable(TrainerbotError):
     default_message = "That capability is not available in this configuration."
 
 
+class LanguageUnavailable(CapabilityUnavailable):
+    """The engine works, but not in that language."""
+
+    default_message = "That language is not available with the configured engine."
+
+
 class ServiceError(TrainerbotError):
     """A model, speech or storage service failed after its retries; the message says which."""
 

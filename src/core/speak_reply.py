@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from trainerbot.ports import TextToSpeech, VoiceOutput
 
+from .language import spoken_language
 from .limits import DEFAULT_LIMITS, Limits
 
 MAX_SENTENCE_CHARS = 300
@@ -77,6 +78,8 @@ class SpeakReply:
     - The reply is split into sentences; each is synthesised and queued as soon as it is ready,
       so playback starts while later sentences are still being synthesised.
     - The voice output plays one guild's clips in order, never over each other.
+    - It is spoken in the request's language (a voice message's, as heard), else the configured
+      one; with ``auto`` and nothing heard, in English (``core.language``).
     """
 
     def __init__(
@@ -95,7 +98,7 @@ class SpeakReply:
     async def execute(self, request: SpeakRequest) -> SpeakResult:
         text = _truncate(speakable(request.text), self._limits.max_spoken_chars)
         sentences = split_sentences(text)
-        language = request.language or self._language
+        language = spoken_language(self._language, request.language)
         for sentence in sentences:
             clip = await self._tts.synthesize(sentence, language=language)
             await self._voice.enqueue(request.target, clip)

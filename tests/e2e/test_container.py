@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from trainerbot import Actor, AnswerRequest, CorrectionRequest
+from trainerbot.adapters.audio.fallback import FallbackSpeechToText
 from trainerbot.adapters.audio.recognition import SpeechRecognitionSpeechToText
 from trainerbot.adapters.learning import FewShotModelTrainer, LocalModelTrainer, TrainedChatModel
 from trainerbot.adapters.llama import LlamaCppChatModel, default_weights
@@ -21,7 +22,7 @@ from trainerbot.adapters.openai import (
     OpenAISpeechToText,
 )
 from trainerbot.adapters.storage import FilesystemWorkspace, JsonlCorrectionStore
-from trainerbot.adapters.unavailable import UnavailableChatModel, UnavailableSpeechToText
+from trainerbot.adapters.unavailable import UnavailableChatModel
 from trainerbot.config import Settings
 from trainerbot.container import Container, create_container
 from trainerbot.core.use_cases import UseCases
@@ -97,12 +98,19 @@ def test_a_base_url_alone_selects_the_openai_adapters() -> None:
         ("openai", OpenAISpeechToText),
         ("sphinx", SpeechRecognitionSpeechToText),
         ("google", SpeechRecognitionSpeechToText),
-        ("faster_whisper", UnavailableSpeechToText),  # no TRAINERBOT_WHISPER_MODEL given
+        # The bundled Whisper model, with sphinx behind it should Whisper be unusable.
+        ("faster_whisper", FallbackSpeechToText),
     ],
 )
 def test_the_speech_engine_follows_configuration(engine: str, adapter: type) -> None:
     settings = Settings(storage="memory", openai_api_key="sk-test", stt_engine=engine)
     assert isinstance(create_container(settings).speech_to_text(), adapter)
+
+
+def test_offline_the_speech_engine_is_whisper() -> None:
+    settings = Settings(storage="memory")
+    assert settings.resolved_stt_engine == "faster_whisper"
+    assert isinstance(create_container(settings).speech_to_text(), FallbackSpeechToText)
 
 
 def test_nothing_is_built_until_asked() -> None:

@@ -1,12 +1,13 @@
-"""FallbackTextToSpeech: an online text-to-speech engine with an offline one behind it."""
+"""Fallbacks: an online text-to-speech engine with an offline one behind it; a speech recogniser
+with a lighter one behind it."""
 
 from __future__ import annotations
 
 import logging
 
-from trainerbot.core.entities import AudioClip
-from trainerbot.core.errors import CapabilityUnavailable, ServiceError
-from trainerbot.ports import TextToSpeech
+from trainerbot.core.entities import AudioClip, PcmAudio, Transcript
+from trainerbot.core.errors import CapabilityUnavailable, LanguageUnavailable, ServiceError
+from trainerbot.ports import SpeechToText, TextToSpeech
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +56,66 @@ class FallbackTextToSpeech(TextToSpeech):
                 error,
             )
             raise primary_error from None
+
+
+class FallbackSpeechToText(SpeechToText):
+    """Recognises with ``primary``; once it proves unusable, with ``fallback`` (Whisper → sphinx).
+
+    - Only a missing capability (``CapabilityUnavailable``: the model not installed, its files not
+      the pinned ones, faster-whisper missing) falls back, and for good: it is logged once, as a
+      warning naming both engines and the reason, and the primary is not tried again. A language
+      the primary does not know is not such a failure when the engine works: that is raised.
+    - A service failure of a working primary (``ServiceError``) is raised, not hidden.
+    """
+
+    def __init__(self, primary: SpeechToText, fallback: SpeechToText, *, name: str) -> None:
+        self._primary: SpeechToText | None = primary
+        self._primary_name = str(getattr(primary, "name", type(primary).__name__))
+        self._fallback = fallback
+        self._fallback_name = str(getattr(fallback, "name", type(fallback).__name__))
+        self._name = name
+        self.reason: str | None = None  # why the primary was given up, once it was
+
+    @property
+    def name(self) -> str:
+        return self._name if self._primary is not None else self._fallback_name
+
+    async def warm_up(self) -> None:
+        """Load the primary now (and check its files); fall back now if it cannot be used."""
+        primary = self._primary
+        warm = getattr(primary, "warm_up", None)
+        if primary is None or warm is None:
+            return
+        try:
+            await warm()
+        except CapabilityUnavailable as error:
+            self._give_up(primary, error)
+
+    async def transcribe(self, audio: PcmAudio, *, language: str) -> Transcript:
+        primary = self._primary
+        if primary is not None:
+            try:
+                return await primary.transcribe(audio, language=language)
+            except CapabilityUnavailable as error:
+                if not self._unusable(error):
+                    raise
+                self._give_up(primary, error)
+        return await self._fallback.transcribe(audio, language=language)
+
+    def _unusable(self, error: CapabilityUnavailable) -> bool:
+        return not isinstance(error, LanguageUnavailable)
+
+    def _give_up(self, primary: SpeechToText, error: CapabilityUnavailable) -> None:
+        if self._primary is None:
+            return
+        self._primary = None
+        self.reason = str(error)
+        log.warning(
+            "%s cannot be used (%s); recognising speech with %s instead",
+            self._primary_name,
+            error,
+            self._fallback_name,
+        )
+        close = getattr(primary, "close", None)
+        if close is not None:
+            close()

@@ -46,9 +46,16 @@ with warnings.catch_warnings():
     import speech_recognition as sr
 
 from trainerbot.core.entities import PcmAudio, Transcript
-from trainerbot.core.errors import CapabilityUnavailable, ServiceError, TrainerbotError
+from trainerbot.core.errors import (
+    CapabilityUnavailable,
+    LanguageUnavailable,
+    ServiceError,
+    TrainerbotError,
+)
+from trainerbot.core.language import is_auto, primary_language, recognition_fallback
 from trainerbot.ports import SpeechToText
 
+from . import whisper_weights
 from .ffmpeg import split_on_silence
 
 log = logging.getLogger(__name__)
@@ -64,9 +71,13 @@ RECOGNITION_FAILED = "Speech recognition failed; please try again."
 WORKER_NICENESS = 5
 
 
-def primary_language(language: str) -> str:
-    """``"ru-RU"`` → ``"ru"``, ``"en_us"`` → ``"en"``: the language without its region."""
-    return language.replace("_", "-").split("-", 1)[0].strip().lower()
+@dataclass(frozen=True)
+class Heard:
+    """What an engine recognised in one piece: the words, and the language it detected (None
+    when it was told the language)."""
+
+    text: str
+    language: str | None = None
 
 
 def pcm_bytes(audio: sr.AudioData) -> bytes:
@@ -108,7 +119,14 @@ class RecognitionEngine(ABC):
 
     @abstractmethod
     def recognize(self, audio: sr.AudioData, language: str) -> str:
-        """The words heard in ``audio`` (``""`` for none). Blocking: call it in a worker only."""
+        """The words heard in ``audio`` (``""`` for none). Blocking: call it in a worker only.
+        ``language`` is never ``auto`` here: an engine that detects languages overrides
+        ``hear``."""
+
+    def hear(self, audio: sr.AudioData, language: str) -> Heard:
+        """``recognize``, with the language detected when ``language`` is ``auto``; an engine
+        that cannot detect recognises English then."""
+        return Heard(self.recognize(audio, recognition_fallback(language)))
 
 
 @dataclass(frozen=True)
@@ -185,8 +203,8 @@ class SphinxEngine(RecognitionEngine):
         self._model = model
 
     def check_language(self, language: str) -> None:
-        if primary_language(language) != "en":
-            raise CapabilityUnavailable(
+        if primary_language(recognition_fallback(language)) != "en":
+            raise LanguageUnavailable(
                 "The offline speech engine only knows English (en-US); set "
                 f"TRAINERBOT_STT_ENGINE=google or openai for {language}."
             )
@@ -331,9 +349,21 @@ class GoogleEngine(RecognitionEngine):
 class FasterWhisperEngine(RecognitionEngine):
     """Local Whisper through faster-whisper (CTranslate2), the model loaded once per engine.
 
-    ``model`` is a model name (``"base"``, ``"small.en"``: downloaded once by faster-whisper into
-    its cache) or the path of a CTranslate2 model folder. It is loaded on first use, by one worker
-    while the others wait (a lock), and then shared: CTranslate2 models take concurrent calls.
+    ``model`` is None for the bundled multilingual Whisper base (``whisper_weights``: checked
+    against its pinned sha256 before it is loaded), a model name (``"base"``, ``"small.en"``:
+    downloaded once by faster-whisper into its cache) or the path of a CTranslate2 model folder.
+    It is loaded on first use, by one worker while the others wait (a lock), and then shared by
+    the whole pool: CTranslate2 models take concurrent calls.
+
+    What people send is not studio speech:
+    - Voice activity detection (Silero, shipped inside faster-whisper) skips leading and trailing
+      silence and long pauses; a recording with no speech in it is never decoded at all.
+    - Whisper invents text on silence and noise ("Thank you.", "Subtitles by…"): a segment the
+      model itself thinks is no speech (``no_speech_prob``) and decoded with low confidence is
+      dropped, and so is a segment that is only one of the well-known inventions when the model
+      was not sure it heard speech. Each segment is decoded without the previous one's text as
+      its prompt, so one invention does not seed the next.
+    - ``auto`` lets Whisper detect the language; ``hear`` reports what it detected.
 
     SpeechRecognition's ``recognize_faster_whisper`` would load the model on every call and needs
     ``soundfile``; this engine feeds the model float32 samples itself. faster-whisper is optional
@@ -345,20 +375,26 @@ class FasterWhisperEngine(RecognitionEngine):
 
     def __init__(
         self,
-        model: str,
+        model: str | None = None,
         *,
         device: str = "cpu",
         compute_type: str = "int8",
         beam_size: int = 5,
         cpu_threads: int = 0,
+        vad: bool = True,
     ) -> None:
         self._model_name = model
         self._device = device
         self._compute_type = compute_type
         self._beam_size = beam_size
         self._cpu_threads = cpu_threads  # 0: CTranslate2's default
+        self._vad = vad
         self._lock = threading.Lock()
         self._model: Any = None
+
+    @property
+    def model_name(self) -> str:
+        return self._model_name or whisper_weights.MODEL_NAME
 
     def check_language(self, language: str) -> None:
         # The model knows which languages it has; before it is loaded, the worker checks.
@@ -369,27 +405,38 @@ class FasterWhisperEngine(RecognitionEngine):
         self._loaded()
 
     def recognize(self, audio: sr.AudioData, language: str) -> str:
-        import numpy as np  # comes with faster-whisper, which is optional
+        return self.hear(audio, language).text
+
+    def hear(self, audio: sr.AudioData, language: str) -> Heard:
+        import numpy as np  # comes with faster-whisper
 
         model = self._loaded()
         self._check_language(model, language)
+        detect = is_auto(language)
         samples = np.frombuffer(pcm_bytes(audio), dtype="<i2").astype(np.float32) / 32768.0
-        segments, _info = model.transcribe(
-            samples, language=primary_language(language), beam_size=self._beam_size
+        segments, info = model.transcribe(
+            samples,
+            language=None if detect else primary_language(language),
+            beam_size=self._beam_size,
+            vad_filter=self._vad,
+            vad_parameters={"min_silence_duration_ms": VAD_PAUSE_MS},
+            condition_on_previous_text=False,
         )
         # ``segments`` is lazy: iterating it is the decoding.
-        return " ".join(str(segment.text).strip() for segment in segments).strip()
+        kept = [str(s.text).strip() for s in segments if not _invented(s)]
+        text = " ".join(t for t in kept if t).strip()
+        return Heard(text, str(info.language) if detect and text else None)
 
     def _check_language(self, model: Any, language: str) -> None:
         supported = list(model.supported_languages)
-        if primary_language(language) in supported:
+        if is_auto(language) or primary_language(language) in supported:
             return
         if supported == ["en"]:
-            raise CapabilityUnavailable(
+            raise LanguageUnavailable(
                 "The configured Whisper model only knows English; use a multilingual model "
                 f"(one without .en) or set TRAINERBOT_STT_ENGINE=google or openai for {language}."
             )
-        raise CapabilityUnavailable(f"Whisper does not know the language {language!r}.")
+        raise LanguageUnavailable(f"Whisper does not know the language {language!r}.")
 
     def _loaded(self) -> Any:
         model = self._model
@@ -408,12 +455,15 @@ class FasterWhisperEngine(RecognitionEngine):
                 "Local Whisper needs faster-whisper: pip install 'trainerbot[whisper]'."
             ) from None
         started = time.perf_counter()
+        # The bundled model: its files, checked (CapabilityUnavailable when they do not match).
+        files = whisper_weights.load_files() if self._model_name is None else None
         try:
             model = WhisperModel(
-                self._model_name,
+                self.model_name,
                 device=self._device,
                 compute_type=self._compute_type,
                 cpu_threads=self._cpu_threads,
+                files=files,
             )
         except Exception as error:  # noqa: BLE001 -- CTranslate2, the hub and the OS each raise their own
             log.warning("Whisper model %r could not be loaded: %s", self._model_name, error)
@@ -422,8 +472,50 @@ class FasterWhisperEngine(RecognitionEngine):
                 "The configured Whisper model could not be loaded; check the model name or "
                 "folder (a name is downloaded once, which needs the network)."
             ) from None
-        log.info("Whisper model loaded in %.1f s", time.perf_counter() - started)
+        log.info(
+            "Whisper model %s loaded in %.1f s", self.model_name, time.perf_counter() - started
+        )
         return model
+
+
+# Pauses at least this long are cut out before Whisper decodes (voice activity detection).
+VAD_PAUSE_MS = 500
+# A segment Whisper thinks is no speech, decoded with less confidence than this, is dropped
+# (the thresholds Whisper's own decoder uses to skip silent windows).
+NO_SPEECH_PROB = 0.6
+LOW_LOGPROB = -1.0
+# Whisper's best-known inventions on silence and noise (from its subtitle training data).
+INVENTIONS = frozenset(
+    {
+        "thank you",
+        "thank you very much",
+        "thanks for watching",
+        "thank you for watching",
+        "please subscribe",
+        "subtitles by the amaraorg community",
+        "you",
+        "bye",
+        "продолжение следует",
+        "спасибо за просмотр",
+        "субтитры сделал dimatorzok",
+        "субтитры создавались сообществом amaraorg",
+        "редактор субтитров асемкин корректор аегорова",
+    }
+)
+# A segment that is only one of those is dropped when the model was this unsure it was speech.
+INVENTION_NO_SPEECH_PROB = 0.1
+
+
+def _normalised(text: str) -> str:
+    return " ".join("".join(c for c in text.casefold() if c.isalnum() or c.isspace()).split())
+
+
+def _invented(segment: Any) -> bool:
+    """Whether a Whisper segment is an invention rather than speech (see FasterWhisperEngine)."""
+    no_speech = float(getattr(segment, "no_speech_prob", 0.0))
+    if no_speech > NO_SPEECH_PROB and float(getattr(segment, "avg_logprob", 0.0)) < LOW_LOGPROB:
+        return True
+    return _normalised(str(segment.text)) in INVENTIONS and no_speech > INVENTION_NO_SPEECH_PROB
 
 
 # --- the adapter -----------------------------------------------------------------------------
@@ -455,9 +547,9 @@ def _prepare_worker_process(engine: RecognitionEngine) -> None:
 
 def _recognize_piece(
     engine: RecognitionEngine, samples: bytes, sample_rate: int, language: str
-) -> str:
-    """Runs in a worker: one piece of PCM → text."""
-    return engine.recognize(sr.AudioData(samples, sample_rate, SAMPLE_WIDTH), language)
+) -> Heard:
+    """Runs in a worker: one piece of PCM → what was heard."""
+    return engine.hear(sr.AudioData(samples, sample_rate, SAMPLE_WIDTH), language)
 
 
 class SpeechRecognitionSpeechToText(SpeechToText):
@@ -542,11 +634,17 @@ class SpeechRecognitionSpeechToText(SpeechToText):
             # Let every piece finish before reporting a failure, so none is left running unseen.
             return_exceptions=True,
         )
+        heard: list[Heard] = []
         for result in texts:
             if isinstance(result, BaseException):
                 raise result
-        text = " ".join(
-            piece.strip() for piece in texts if isinstance(piece, str) and piece.strip()
+            heard.append(result)
+        text = " ".join(piece.text.strip() for piece in heard if piece.text.strip())
+        # With auto: the language of the longest piece heard (None from engines that cannot tell).
+        detected = max(
+            (piece for piece in heard if piece.language and piece.text.strip()),
+            key=lambda piece: len(piece.text),
+            default=None,
         )
         log.debug(
             "%s: %.1f s of audio in %d piece(s) recognised in %.2f s",
@@ -555,7 +653,8 @@ class SpeechRecognitionSpeechToText(SpeechToText):
             len(pieces),
             time.perf_counter() - started,
         )
-        return Transcript(text=text, language=language, engine=self._name)
+        spoken = detected.language if detected is not None else recognition_fallback(language)
+        return Transcript(text=text, language=spoken or language, engine=self._name)
 
     async def _run(self, call: Callable[[], T]) -> T:
         """``call()`` in the pool, its failures as trainerbot errors."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import wave
 
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, omit
 
 from trainerbot.core.entities import AudioClip, PcmAudio, Transcript
 from trainerbot.core.errors import InvalidInput, ServiceError
+from trainerbot.core.language import is_auto
 from trainerbot.ports import SpeechToText, TextToSpeech
 
 from .client import as_subject
@@ -53,7 +54,8 @@ class OpenAISpeechToText(SpeechToText):
             result = await self._client.audio.transcriptions.create(
                 model=self._model,
                 file=("speech.wav", pcm_to_wav(audio), "audio/wav"),
-                language=iso_language(language),
+                # With auto the model detects the language itself.
+                language=omit if is_auto(language) else iso_language(language),
             )
         except OPENAI_ERRORS as error:
             raise translate(

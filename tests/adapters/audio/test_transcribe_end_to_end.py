@@ -1,5 +1,6 @@
 """A voice message in the workspace, transcribed through the whole offline stack from the console."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -16,16 +17,17 @@ async def test_transcribe_hears_a_discord_voice_message_offline(
     workspace = tmp_path / "ws"
     (workspace / "voice").mkdir(parents=True)
     shutil.copy(audio_fixtures.voice_message, workspace / "voice" / "message.ogg")
-    # No key, no base URL: the defaults are the offline engines (ffmpeg, sphinx, espeak).
+    # No key, no base URL: the defaults are the offline engines (ffmpeg, Whisper, espeak).
     container = create_container(Settings(workspace=workspace))
     sut = Console(container.use_cases())
 
     reply = await sut.handle("!transcribe voice/message.ogg")
 
     assert reply.startswith("Heard ("), reply
-    heard = set(reply.lower().replace(".", " ").split())
-    # Keywords, not exact text: sphinx on synthetic speech is approximate.
-    assert len(heard & set(KEYWORDS[FORMAT_SENTENCE])) >= 2, reply
+    assert container.speech_to_text().name == "faster_whisper"  # not fallen back to sphinx
+    heard = set(re.sub(r"[^\w\s]", " ", reply.lower()).split())
+    # Whisper hears synthetic speech word for word: every keyword.
+    assert set(KEYWORDS[FORMAT_SENTENCE]) <= heard, reply
 
 
 async def test_transcribe_refuses_a_file_that_is_not_audio(
