@@ -31,6 +31,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import ValidationError
 
 from trainerbot import __version__
+from trainerbot.adapters.audio import whisper_weights
+from trainerbot.adapters.audio.espeak import espeak_voice_for
 from trainerbot.adapters.console import Console
 from trainerbot.adapters.embeddings import MiniLMEmbeddings
 from trainerbot.adapters.learning import LoraModelTrainer, finetune_installed
@@ -47,6 +49,7 @@ from trainerbot.container import (
     tenant_workspace,
 )
 from trainerbot.core.errors import TrainerbotError
+from trainerbot.core.language import is_auto
 from trainerbot.core.limits import human_bytes
 from trainerbot.core.tenancy import Tenant
 
@@ -239,6 +242,31 @@ def _embeddings_status(embeddings: object) -> str:
     return f"{name} (configured)"
 
 
+def speech_lines(settings: Settings) -> list[str]:
+    """The speech model and whether its weights check out; the offline voice for the language."""
+    lines = []
+    if settings.resolved_stt_engine == "faster_whisper":
+        if settings.whisper_model:
+            model = f"{settings.whisper_model} (TRAINERBOT_WHISPER_MODEL)"
+        elif (problem := whisper_weights.verify()) is None:
+            model = f"{whisper_weights.MODEL_NAME} (bundled, multilingual; weights check out)"
+        else:
+            model = (
+                f"{whisper_weights.MODEL_NAME}: not available — {problem} sphinx is used instead"
+            )
+        lines.append(f"  speech model         {model}")
+    if is_auto(settings.language):
+        voice = "the language heard, for voice messages; English otherwise"
+    elif (found := espeak_voice_for(settings.language)) is not None:
+        voice = f"espeak-ng voice {found!r} for {settings.language}"
+    else:
+        voice = (
+            f"espeak-ng has no voice for {settings.language}: offline replies are spoken in English"
+        )
+    lines.append(f"  offline voice        {voice}")
+    return lines
+
+
 def doctor(settings: Settings) -> list[str]:
     """What is configured and what works — secrets shown only as set / not set."""
 
@@ -280,6 +308,7 @@ def doctor(settings: Settings) -> list[str]:
         f"  ffmpeg               {ffmpeg if ffmpeg and os.path.exists(ffmpeg) else 'not found'}",
         f"  chat model           {status(container.chat_model())}",
         f"  speech recognition   {status(container.speech_to_text())}",
+        *speech_lines(settings),
         f"  text-to-speech       {status(container.text_to_speech())}",
         f"  audio decoding       {status(container.audio_converter())}",
         f"  embeddings           {_embeddings_status(container.embeddings())}",

@@ -7,6 +7,7 @@ never shows them. Every setting is listed in the README and in ``.env.example``.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -205,6 +206,16 @@ class Settings(BaseSettings):
         if not all(part.isdigit() and len(part) <= 20 for part in ids):
             raise ValueError("Discord ids are numbers, separated by commas")
         return frozenset(int(part) for part in ids)
+
+    @field_validator("language")
+    @classmethod
+    def _language_tag(cls, value: str) -> str:
+        value = value.strip()
+        if value.lower() == "auto":
+            return "auto"
+        if not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", value):
+            raise ValueError("a language tag such as en-US or ru-RU, or auto")
+        return value
 
     @field_validator("command_prefix")
     @classmethod

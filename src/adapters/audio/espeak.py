@@ -16,6 +16,7 @@ import threading
 import wave
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from trainerbot.core.entities import AudioClip
 from trainerbot.core.errors import CapabilityUnavailable, InvalidInput, ServiceError
@@ -61,6 +62,20 @@ def espeak_voice_candidates(language: str) -> list[str]:
         if name and name not in candidates:
             candidates.append(name)
     return candidates
+
+
+def espeak_voice_for(language: str) -> str | None:
+    """The espeak-ng voice that speaks ``language`` (as ``synthesize`` would choose it), found in
+    the voices shipped with espeakng-loader without starting espeak; None when it has none (or
+    espeak-ng is not installed). For ``trainerbot doctor``."""
+    try:
+        import espeakng_loader
+
+        voices = Path(espeakng_loader.get_data_path()) / "lang"
+    except (ImportError, OSError, RuntimeError):
+        return None
+    shipped = {path.name.lower() for path in voices.rglob("*") if path.is_file()}
+    return next((c for c in espeak_voice_candidates(language) if c in shipped), None)
 
 
 @dataclass(frozen=True)

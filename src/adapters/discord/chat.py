@@ -17,6 +17,7 @@ from trainerbot.core.errors import (
     UnknownMessage,
     VoiceNotConnected,
 )
+from trainerbot.core.language import is_auto
 from trainerbot.core.link_reply import LinkReplyRequest
 from trainerbot.core.record_feedback import FeedbackRequest
 from trainerbot.core.speak_reply import SpeakReply, SpeakRequest
@@ -100,6 +101,7 @@ class ChatCog(commands.Cog, name="Chat"):
         actor = await self._tenancy.actor(scope, message.author)
         text = self._without_mention(message.content)
         audio = next((a for a in message.attachments if is_audio(a)), None)
+        heard_language: str | None = None  # a voice message's, as recognised
         async with message.channel.typing():
             if audio is not None:
                 clip = await read_audio(audio, self._options.max_audio_bytes)
@@ -114,8 +116,12 @@ class ChatCog(commands.Cog, name="Chat"):
                         reference=message,
                     )
                     return
+                heard_language = heard.transcript.language
+                shown = f" ({heard_language})" if is_auto(self._options.language) else ""
                 await send_text(
-                    message.channel, f"🎙️ Heard: {heard.transcript.text}", reference=message
+                    message.channel,
+                    f"🎙️ Heard{shown}: {heard.transcript.text}",
+                    reference=message,
                 )
                 text = f"{text}\n{heard.transcript.text}".strip()
             result = await uc.answer_message.execute(
@@ -132,7 +138,7 @@ class ChatCog(commands.Cog, name="Chat"):
             await uc.link_reply.execute(
                 LinkReplyRequest(interaction_id=result.interaction.id, message_id=str(reply.id))
             )
-        self._speak_in_voice(message, result.reply, uc.speak_reply)
+        self._speak_in_voice(message, result.reply, uc.speak_reply, heard_language)
 
     def _without_mention(self, content: str) -> str:
         me = self.bot.user
@@ -142,7 +148,9 @@ class ChatCog(commands.Cog, name="Chat"):
             content = content.replace(mention, "")
         return content.strip()
 
-    def _speak_in_voice(self, message: discord.Message, reply: str, speak: SpeakReply) -> None:
+    def _speak_in_voice(
+        self, message: discord.Message, reply: str, speak: SpeakReply, language: str | None
+    ) -> None:
         """Speak ``reply`` where the author is listening, in the background."""
         author = message.author
         if self._voice is None or not isinstance(author, discord.Member):
@@ -150,7 +158,9 @@ class ChatCog(commands.Cog, name="Chat"):
         state = author.voice
         if state is None or state.channel is None or message.guild is None:
             return
-        task = asyncio.create_task(self._speak_there(state.channel, message.guild.id, reply, speak))
+        task = asyncio.create_task(
+            self._speak_there(state.channel, message.guild.id, reply, speak, language)
+        )
         self._speaking.add(task)
         task.add_done_callback(self._speaking.discard)
 
@@ -160,12 +170,16 @@ class ChatCog(commands.Cog, name="Chat"):
         guild_id: int,
         reply: str,
         speak: SpeakReply,
+        language: str | None,
     ) -> None:
         assert self._voice is not None
         try:
             await self._voice.join(channel)
             await speak.execute(
-                SpeakRequest(text=reply, target=str(guild_id), language=self._options.language)
+                # In the language heard (a voice message's), else the configured one.
+                SpeakRequest(
+                    text=reply, target=str(guild_id), language=language or self._options.language
+                )
             )
         except (CapabilityUnavailable, VoiceNotConnected) as error:
             log.info("not speaking the answer: %s", error)
