@@ -389,6 +389,7 @@ class FasterWhisperEngine(RecognitionEngine):
         self._beam_size = beam_size
         self._cpu_threads = cpu_threads  # 0: CTranslate2's default
         self._vad = vad
+        self._unusable: str | None = None  # why the model could not be loaded, once it could not
         self._lock = threading.Lock()
         self._model: Any = None
 
@@ -442,8 +443,14 @@ class FasterWhisperEngine(RecognitionEngine):
         model = self._model
         if model is None:
             with self._lock:
+                if self._unusable is not None:  # said once: not loaded (and hashed) again
+                    raise CapabilityUnavailable(self._unusable)
                 if self._model is None:
-                    self._model = self._load_model()
+                    try:
+                        self._model = self._load_model()
+                    except CapabilityUnavailable as error:
+                        self._unusable = str(error)
+                        raise
                 model = self._model
         return model
 
@@ -512,10 +519,13 @@ def _normalised(text: str) -> str:
 
 def _invented(segment: Any) -> bool:
     """Whether a Whisper segment is an invention rather than speech (see FasterWhisperEngine)."""
+    words = _normalised(str(segment.text))
+    if not words:
+        return True  # only punctuation ("..."): what Whisper writes for noise
     no_speech = float(getattr(segment, "no_speech_prob", 0.0))
     if no_speech > NO_SPEECH_PROB and float(getattr(segment, "avg_logprob", 0.0)) < LOW_LOGPROB:
         return True
-    return _normalised(str(segment.text)) in INVENTIONS and no_speech > INVENTION_NO_SPEECH_PROB
+    return words in INVENTIONS and no_speech > INVENTION_NO_SPEECH_PROB
 
 
 # --- the adapter -----------------------------------------------------------------------------
