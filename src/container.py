@@ -163,8 +163,9 @@ def _recognizer(
 
 
 def _whisper_threads(settings: Settings) -> int:
-    """CTranslate2 threads per recognition: the cores shared by the workers that run at once."""
-    return max(1, (os.cpu_count() or 2) // settings.stt_workers)
+    """CTranslate2 threads per recognition: every core, so that a lone voice message (the usual
+    case) is heard as fast as the machine can; the pool bounds how many run at once."""
+    return max(1, os.cpu_count() or 1)
 
 
 def _gguf_weights(settings: Settings) -> Path | None:
