@@ -14,6 +14,7 @@ The containers (one per language, each loading the model once, 1 s) live for the
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -133,7 +134,12 @@ async def transcribe(container: Container, workspace: Path, source: Path, name: 
 # --- a real voice ----------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(SPEECH is None, reason="the shared speech fixtures (jfk.flac) are not here")
+# Skipped only outside CI (a checkout without the project's shared folder); in CI, which has it
+# beside the clone, a missing recording fails the test instead of passing it by.
+@pytest.mark.skipif(
+    SPEECH is None and not os.environ.get("CI"),
+    reason="the shared speech fixtures (jfk.flac) are not here",
+)
 async def test_a_real_recording_is_heard_by_whisper_within_ten_percent_wer(
     container_for: Callable[[str], Container], workspace: Path
 ) -> None:
