@@ -3,7 +3,7 @@ or ``auto`` — the speech engine detects what it hears.
 
 Rules, once for every adapter: with ``auto``, recognition is asked to detect the language (an
 engine that cannot detect uses English); a reply to a voice message is spoken in the language
-heard; anything else is spoken in English.
+heard, any other reply in the configured language — in English when that is ``auto``.
 """
 
 from __future__ import annotations
