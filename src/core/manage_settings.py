@@ -61,7 +61,7 @@ class IdentifyMember:
         return Actor(id=member.id, name=member.name, can_train=trainer)
 
 
-async def system_prompt(settings: SettingsStore | None, default: str) -> str:
+async def system_prompt(settings: SettingsStore | None, default: str | None) -> str | None:
     """The tenant's persona, or the configured system prompt."""
     if settings is None:
         return default

@@ -165,7 +165,7 @@ class TrainModel:
             validation=test if test.examples else None,
             suffix=dataset.name[:18],
             metadata={"dataset": dataset.name, "dataset_version": dataset.version, "job": job.id},
-            system_prompt=await system_prompt(self._settings, self._system_prompt or "") or None,
+            system_prompt=await system_prompt(self._settings, self._system_prompt),
         )
         # The job is recorded before the trainer starts, so a crash part-way (an upload done, the
         # provider job not yet known) leaves a job that RefreshJob can resume or settle.

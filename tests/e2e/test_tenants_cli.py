@@ -28,6 +28,7 @@ from trainerbot.config import Settings
 from trainerbot.container import create_bot, create_container
 from trainerbot.core.entities import JobStatus, TrainingJob
 from trainerbot.core.tenancy import Tenant
+from tree_support import files
 
 QUESTION = "What is secret code 3?"
 ANSWER = "The code is ALPHA-3"  # what the fewshot model answers to QUESTION, taught word for word
@@ -76,17 +77,6 @@ def chat_examples() -> str:
         + "\n"
         for i in range(12)
     )
-
-
-def files(top: Path) -> dict[str, bytes]:
-    """Every regular file below ``top`` with its bytes (links not followed)."""
-    found = {}
-    for directory, _, names in os.walk(top):
-        for name in names:
-            path = Path(directory, name)
-            if not path.is_symlink():
-                found[str(path.relative_to(top))] = path.read_bytes()
-    return found
 
 
 def found(pattern: str, text: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -201,3 +202,31 @@ def refused_errors() -> list[BaseException]:
     while not dpytest.error_queue.empty():
         errors.append(dpytest.error_queue.get_nowait()[1])
     return errors
+
+
+async def tenant_state(container: Any, root: Path) -> dict[str, Any]:
+    """What a tenant holds that any command could change: every byte and folder under ``root``
+    (its workspace) and what its stores say (``container`` is the tenant's container)."""
+    return {
+        **await asyncio.to_thread(_tree, root),
+        "jobs": await container.jobs().all(),
+        "corrections": await container.corrections().all(),
+        "feedback": await container.feedback().all(),
+        "datasets": await container.datasets().names(),
+        "selected": await container.datasets().selected(),
+        "models": await container.models().models(),
+        "active": await container.models().active(),
+        "settings": await container.tenant_settings().get(),
+    }
+
+
+def _tree(root: Path) -> dict[str, Any]:
+    """Every file's bytes and every folder below ``root``, by relative path."""
+    return {
+        "files": {
+            path.relative_to(root).as_posix(): path.read_bytes()
+            for path in sorted(root.rglob("*"))
+            if path.is_file()
+        },
+        "folders": sorted(path.relative_to(root).as_posix() for path in root.rglob("*")),
+    }

@@ -55,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters" / "disco
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import slash_support
 from discord_support import on_dpytest
-from slash_support import RecordingInteraction, refused_errors
+from slash_support import RecordingInteraction, refused_errors, tenant_state
 
 TRAINER_ROLE = "trainer"
 REFUSAL = str(PermissionDenied())
@@ -217,23 +217,8 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
 async def state(world: World) -> dict[str, Any]:
     """Everything a command could change: every file of the workspace (records, datasets,
     exports, archives, models), what the stores say, and what the trainer was asked to do."""
-    c = world.container
     return {
-        "files": {
-            path.relative_to(world.workspace).as_posix(): path.read_bytes()
-            for path in sorted(world.workspace.rglob("*"))
-            if path.is_file()
-        },
-        "folders": sorted(
-            p.relative_to(world.workspace).as_posix() for p in world.workspace.rglob("*")
-        ),
-        "jobs": await c.jobs().all(),
-        "corrections": await c.corrections().all(),
-        "feedback": await c.feedback().all(),
-        "datasets": await c.datasets().names(),
-        "selected": await c.datasets().selected(),
-        "models": await c.models().models(),
-        "active": await c.models().active(),
+        **await tenant_state(world.container, world.workspace),
         "started": len(world.trainer_engine.started),
         "cancelled": list(world.trainer_engine.cancelled),
     }

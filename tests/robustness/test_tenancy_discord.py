@@ -57,7 +57,7 @@ from trainerbot.core.tenancy import Tenant, TenantScope
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import slash_support
-from slash_support import refused_errors
+from slash_support import refused_errors, tenant_state
 
 back = dpytest.backend
 
@@ -487,25 +487,12 @@ async def snapshot(world: World, server: Server) -> dict[str, Any]:
     tenant's folder, what its stores say, its trainer's latest test, the jobs followed and
     cancelled."""
     c = server.container
-    root = server.root
-    jobs = await c.jobs().all()
+    state = await tenant_state(c, server.root)
+    jobs = state["jobs"]
     latest = c.recent_tests().latest(str(USERS["ada"]))
     engine = world.engine
     return {
-        "files": {
-            p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*"))
-            if p.is_file()
-        },
-        "folders": sorted(p.relative_to(root).as_posix() for p in root.rglob("*")),
-        "jobs": jobs,
-        "corrections": await c.corrections().all(),
-        "feedback": await c.feedback().all(),
-        "datasets": await c.datasets().names(),
-        "selected": await c.datasets().selected(),
-        "models": await c.models().models(),
-        "active": await c.models().active(),
-        "settings": await c.tenant_settings().get(),
+        **state,
         "latest test": None if latest is None else (id(latest.report), dict(latest.fixed)),
         "followed": sorted(world.bot.jobs.following & {job.id for job in jobs}),
         "cancelled": []

@@ -20,6 +20,7 @@ from trainerbot.adapters.storage.tenants import (
 from trainerbot.core.errors import TrainerbotError
 from trainerbot.core.limits import human_bytes
 from trainerbot.core.tenancy import Tenant
+from tree_support import files
 
 SERVERS = "servers"
 STANDARD = ("datasets", "archives", "exports", "records")  # what any start makes, empty
@@ -32,17 +33,6 @@ def write(path: Path, data: bytes | str) -> Path:
         data = data.encode()
     path.write_bytes(data)
     return path
-
-
-def files(top: Path) -> dict[str, bytes]:
-    """Every regular file below ``top`` (links not followed) with its bytes."""
-    found = {}
-    for directory, _, names in os.walk(top):
-        for name in names:
-            path = Path(directory, name)
-            if not path.is_symlink():
-                found[str(path.relative_to(top))] = path.read_bytes()
-    return found
 
 
 def entries(top: Path) -> set[str]:

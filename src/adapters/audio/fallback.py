@@ -80,33 +80,19 @@ class FallbackSpeechToText(SpeechToText):
     def name(self) -> str:
         return self._name if self._primary is not None else self._fallback_name
 
-    async def warm_up(self) -> None:
-        """Load the primary now (and check its files); fall back now if it cannot be used."""
-        primary = self._primary
-        warm = getattr(primary, "warm_up", None)
-        if primary is None or warm is None:
-            return
-        try:
-            await warm()
-        except CapabilityUnavailable as error:
-            self._give_up(primary, error)
-
     async def transcribe(self, audio: PcmAudio, *, language: str) -> Transcript:
         primary = self._primary
         if primary is not None:
             try:
                 return await primary.transcribe(audio, language=language)
+            except LanguageUnavailable:
+                raise  # the engine works, only not in that language
             except CapabilityUnavailable as error:
-                if not self._unusable(error):
-                    raise
                 self._give_up(primary, error)
         return await self._fallback.transcribe(audio, language=language)
 
-    def _unusable(self, error: CapabilityUnavailable) -> bool:
-        return not isinstance(error, LanguageUnavailable)
-
     def _give_up(self, primary: SpeechToText, error: CapabilityUnavailable) -> None:
-        if self._primary is None:
+        if self._primary is None:  # another recognition gave it up meanwhile
             return
         self._primary = None
         self.reason = str(error)

@@ -663,8 +663,10 @@ class SpeechRecognitionSpeechToText(SpeechToText):
             len(pieces),
             time.perf_counter() - started,
         )
-        spoken = detected.language if detected is not None else recognition_fallback(language)
-        return Transcript(text=text, language=spoken or language, engine=self._name)
+        spoken = detected.language if detected is not None else None
+        return Transcript(
+            text=text, language=spoken or recognition_fallback(language), engine=self._name
+        )
 
     async def _run(self, call: Callable[[], T]) -> T:
         """``call()`` in the pool, its failures as trainerbot errors."""

@@ -74,10 +74,6 @@ def locate() -> WhisperFiles | None:
     return WhisperFiles(halves, small)
 
 
-def installed() -> bool:
-    return locate() is not None
-
-
 def load_files() -> dict[str, bytes]:
     """The bundled model's files, checked, for ``WhisperModel(MODEL_NAME, files=...)``.
 

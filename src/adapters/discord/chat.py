@@ -176,10 +176,8 @@ class ChatCog(commands.Cog, name="Chat"):
         try:
             await self._voice.join(channel)
             await speak.execute(
-                # In the language heard (a voice message's), else the configured one.
-                SpeakRequest(
-                    text=reply, target=str(guild_id), language=language or self._options.language
-                )
+                # In the language heard (a voice message's); SpeakReply knows the configured one.
+                SpeakRequest(text=reply, target=str(guild_id), language=language)
             )
         except (CapabilityUnavailable, VoiceNotConnected) as error:
             log.info("not speaking the answer: %s", error)

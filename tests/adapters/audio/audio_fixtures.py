@@ -171,24 +171,18 @@ def encode(ffmpeg: str, source: Path, target: Path, options: tuple[str, ...]) ->
 
 
 def speak(text: str, target: Path) -> Path:
-    """``text`` spoken by the project's own offline voice into the WAV file ``target``.
+    """``text`` spoken by the project's own offline voice into the WAV file ``target``, in the
+    fixtures' English voice (``speak_seeded``).
 
     Reproducible only as the first words of a fresh process: see ``speak_in_fresh_processes``.
     """
-    voice = EspeakTextToSpeech(variant=VOICE_VARIANT, words_per_minute=WORDS_PER_MINUTE)
-    # The same library espeak.py loaded (dlopen returns the loaded copy): for its noise seed.
-    library = ctypes.CDLL(espeakng_loader.get_library_path())
-    library.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
-    library.espeak_ng_SetRandSeed.restype = ctypes.c_int
-
-    async def speak_once() -> bytes:
-        # The first synthesis initialises espeak-ng, which seeds its noise from the clock.
-        await voice.synthesize("ready", language="en-US")
-        library.espeak_ng_SetRandSeed(NOISE_SEED)
-        return (await voice.synthesize(text, language="en-US")).data
-
-    target.write_bytes(asyncio.run(speak_once()))
-    return target
+    return speak_seeded(
+        text,
+        target,
+        language="en-US",
+        variant=VOICE_VARIANT,
+        words_per_minute=WORDS_PER_MINUTE,
+    )
 
 
 def speak_in_fresh_processes(out: Path) -> dict[str, Path]:
@@ -302,7 +296,8 @@ def speak_seeded(
     library.espeak_ng_SetRandSeed.restype = ctypes.c_int
 
     async def speak_once() -> bytes:
-        await voice.synthesize("ready", language=language)  # initialises espeak-ng
+        # The first synthesis initialises espeak-ng, which seeds its noise from the clock.
+        await voice.synthesize("ready", language=language)
         library.espeak_ng_SetRandSeed(seed)
         return (await voice.synthesize(text, language=language)).data
 

@@ -13,8 +13,8 @@ import discord
 import discord.ext.test as dpytest
 import imageio_ffmpeg
 import pytest
-from discord_support import ANSWER, Server, say, until
-from voice_support import PACKET_SECONDS, Playback, RecordingVoiceClient
+from discord_support import ANSWER, Server, say
+from voice_support import PACKET_SECONDS, RecordingVoiceClient, enter, played
 
 from trainerbot.adapters.audio.espeak import EspeakTextToSpeech
 from trainerbot.adapters.discord.voice import DiscordVoice
@@ -37,46 +37,10 @@ def voice_channel(server: Server) -> discord.VoiceChannel:
     return dpytest.backend.make_voice_channel("Lounge", server.guild)
 
 
-def enter(server: Server, member: discord.Member, channel: discord.VoiceChannel | None) -> None:
-    """``member`` joins ``channel`` (or leaves voice with None), as the gateway reports it."""
-    dpytest.backend.get_state().parse_voice_state_update(
-        {
-            "guild_id": str(server.guild.id),
-            "channel_id": str(channel.id) if channel is not None else None,
-            "user_id": str(member.id),
-            "session_id": f"session-{member.id}",
-            "deaf": False,
-            "mute": False,
-            "self_deaf": False,
-            "self_mute": False,
-            "self_video": False,
-            "suppress": False,
-            "request_to_speak_timestamp": None,
-        }
-    )
-
-
 def voice_client(server: Server) -> RecordingVoiceClient | None:
     client = server.guild.voice_client
     assert client is None or isinstance(client, RecordingVoiceClient)
     return client
-
-
-async def played(server: Server, count: int = 1) -> list[Playback]:
-    """The playbacks once ``count`` of them have ended."""
-
-    def ended() -> bool:
-        client = voice_client(server)
-        return (
-            client is not None
-            and len(client.plays) >= count
-            and all(play.ended is not None for play in client.plays)
-        )
-
-    await until(ended)
-    client = voice_client(server)
-    assert client is not None
-    return client.plays
 
 
 async def test_an_answer_is_also_spoken_in_the_authors_voice_channel(

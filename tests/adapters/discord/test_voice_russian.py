@@ -24,8 +24,8 @@ import discord.ext.test as dpytest
 import imageio_ffmpeg
 import jiwer
 import pytest
-from discord_support import TRAINER_ROLE, Model, Server, close, on_dpytest, send, until
-from voice_support import PACKET_SECONDS, Playback, RecordingVoiceClient
+from discord_support import TRAINER_ROLE, Model, Server, close, on_dpytest, send
+from voice_support import PACKET_SECONDS, RecordingVoiceClient, enter, played
 
 # The audio tests' speech fixtures, importable by name as in their own folder.
 _AUDIO_TESTS = Path(__file__).resolve().parents[1] / "audio"
@@ -172,43 +172,6 @@ def voice_channel(server: Server) -> discord.VoiceChannel:
     return dpytest.backend.make_voice_channel("Lounge", server.guild)
 
 
-def enter(server: Server, member: discord.Member, channel: discord.VoiceChannel) -> None:
-    """``member`` joins ``channel``, as the gateway reports it."""
-    dpytest.backend.get_state().parse_voice_state_update(
-        {
-            "guild_id": str(server.guild.id),
-            "channel_id": str(channel.id),
-            "user_id": str(member.id),
-            "session_id": f"session-{member.id}",
-            "deaf": False,
-            "mute": False,
-            "self_deaf": False,
-            "self_mute": False,
-            "self_video": False,
-            "suppress": False,
-            "request_to_speak_timestamp": None,
-        }
-    )
-
-
-async def played(server: Server) -> Playback:
-    """The one playback in the voice channel, once it has ended."""
-
-    def ended() -> bool:
-        client = server.guild.voice_client
-        return (
-            isinstance(client, RecordingVoiceClient)
-            and len(client.plays) >= 1
-            and all(play.ended is not None for play in client.plays)
-        )
-
-    await until(ended)
-    client = server.guild.voice_client
-    assert isinstance(client, RecordingVoiceClient)
-    [playback] = client.plays
-    return playback
-
-
 async def assert_spoken_in_russian(
     server: Server,
     text_to_speech: RecordingTextToSpeech,
@@ -216,7 +179,7 @@ async def assert_spoken_in_russian(
     language: str,
 ) -> None:
     """The answer was synthesised in ``language`` by espeak's Russian voice and played."""
-    playback = await played(server)
+    [playback] = await played(server)
     [spoken] = text_to_speech.spoken
     assert (spoken.text, spoken.language) == (ANSWER, language)
     assert primary_language(spoken.language) == "ru"

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import discord
+import discord.ext.test as dpytest
 from discord.ext.test.voice import FakeVoiceClient
 from discord.voice_state import ConnectionFlowState
+from discord_support import Server, until
 
 PACKET_SECONDS = 0.020
 
@@ -139,3 +141,39 @@ class TimingOutVoiceClient(RecordingVoiceClient):
         self_mute: bool = False,
     ) -> None:
         raise TimeoutError
+
+
+def enter(server: Server, member: discord.Member, channel: discord.VoiceChannel | None) -> None:
+    """``member`` joins ``channel`` (or leaves voice with None), as the gateway reports it."""
+    dpytest.backend.get_state().parse_voice_state_update(
+        {
+            "guild_id": str(server.guild.id),
+            "channel_id": str(channel.id) if channel is not None else None,
+            "user_id": str(member.id),
+            "session_id": f"session-{member.id}",
+            "deaf": False,
+            "mute": False,
+            "self_deaf": False,
+            "self_mute": False,
+            "self_video": False,
+            "suppress": False,
+            "request_to_speak_timestamp": None,
+        }
+    )
+
+
+async def played(server: Server, count: int = 1) -> list[Playback]:
+    """The playbacks once ``count`` of them have ended."""
+
+    def ended() -> bool:
+        client = server.guild.voice_client
+        return (
+            isinstance(client, RecordingVoiceClient)
+            and len(client.plays) >= count
+            and all(play.ended is not None for play in client.plays)
+        )
+
+    await until(ended)
+    client = server.guild.voice_client
+    assert isinstance(client, RecordingVoiceClient)
+    return client.plays
