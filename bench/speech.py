@@ -318,11 +318,9 @@ async def run_bot(stt_engine: str, load: Load, voice: Path, ffmpeg: str) -> RunR
         return result
     finally:
         await close(bot)
-        # The container leaves the recogniser's workers running: end them here (the fallback's
-        # primary is the Whisper adapter; the fallback's own sphinx pool never started).
-        adapter = getattr(stt, "_primary", stt) if isinstance(stt, FallbackSpeechToText) else stt
-        if isinstance(adapter, SpeechRecognitionSpeechToText):
-            await asyncio.to_thread(adapter.close, wait=True)
+        # The container leaves the recogniser's workers running: end them here.
+        if isinstance(stt, FallbackSpeechToText | SpeechRecognitionSpeechToText):
+            await asyncio.to_thread(stt.close, wait=True)
 
 
 def loop_lag(stt_engines: Sequence[str], load: Load, runs: int) -> dict[str, list[RunResult]]:

@@ -91,6 +91,13 @@ class FallbackSpeechToText(SpeechToText):
                 self._give_up(primary, error)
         return await self._fallback.transcribe(audio, language=language)
 
+    def close(self, *, wait: bool = False) -> None:
+        """End both recognisers' workers (as ``SpeechRecognitionSpeechToText.close``)."""
+        for adapter in (self._primary, self._fallback):
+            close = getattr(adapter, "close", None)
+            if close is not None:
+                close(wait=wait)
+
     def _give_up(self, primary: SpeechToText, error: CapabilityUnavailable) -> None:
         if self._primary is None:  # another recognition gave it up meanwhile
             return

@@ -1,4 +1,5 @@
-"""FallbackTextToSpeech: the online engine first, offline espeak when it fails."""
+"""FallbackTextToSpeech: the online engine first, offline espeak when it fails; and
+FallbackSpeechToText: Whisper first, sphinx once Whisper cannot be used."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from collections.abc import Iterator
 import pytest
 
 from trainerbot.adapters.audio.espeak import EspeakTextToSpeech
-from trainerbot.adapters.audio.fallback import FallbackTextToSpeech
+from trainerbot.adapters.audio.fallback import FallbackSpeechToText, FallbackTextToSpeech
 from trainerbot.adapters.audio.gtts import GttsTextToSpeech
-from trainerbot.core.entities import AudioClip
+from trainerbot.adapters.memory import InMemorySpeechToText
+from trainerbot.core.entities import AudioClip, PcmAudio, Transcript
 from trainerbot.core.errors import (
     CapabilityUnavailable,
     InvalidInput,
+    LanguageUnavailable,
     ServiceError,
     TrainerbotError,
 )
@@ -136,3 +139,74 @@ async def test_gtts_without_network_falls_back_to_espeak(
 
     assert clip.filename == "speech.wav"
     assert "GttsTextToSpeech failed" in caplog.text
+
+
+# --- FallbackSpeechToText: Whisper first, sphinx once Whisper proves unusable ----------------
+
+
+class FailingSpeechToText(InMemorySpeechToText):
+    """Raises ``error`` (while it is set) instead of hearing; counts the attempts and closes."""
+
+    def __init__(self, error: Exception | None, text: str = "whisper heard") -> None:
+        super().__init__(text)
+        self.error = error
+        self.closed: list[bool] = []
+
+    async def transcribe(self, audio: PcmAudio, *, language: str) -> Transcript:
+        self.heard.append((audio, language))
+        if self.error is not None:
+            raise self.error
+        return Transcript(text=self.text, language=language, engine="whisper")
+
+    def close(self, *, wait: bool = False) -> None:
+        self.closed.append(wait)
+
+
+AUDIO = PcmAudio(samples=b"\x00\x00" * 1_600)
+
+
+async def test_an_unusable_recogniser_is_given_up_once_and_for_good(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    whisper = FailingSpeechToText(CapabilityUnavailable("model files do not match"))
+    sphinx = InMemorySpeechToText("sphinx heard")
+    sut = FallbackSpeechToText(whisper, sphinx, name="faster_whisper")
+
+    with caplog.at_level(logging.WARNING):
+        first = await sut.transcribe(AUDIO, language="en-US")
+        second = await sut.transcribe(AUDIO, language="en-US")
+
+    assert (first.text, second.text) == ("sphinx heard", "sphinx heard")
+    assert len(whisper.heard) == 1  # not tried again
+    assert whisper.closed == [False]  # its workers ended when it was given up
+    assert sut.reason == "model files do not match"
+    assert sut.name == "InMemorySpeechToText"
+    [warning] = [r.getMessage() for r in caplog.records if r.name.endswith("fallback")]
+    assert "model files do not match" in warning
+
+
+@pytest.mark.parametrize(
+    "error",
+    [LanguageUnavailable("Whisper does not know the language 'tlh'."), ServiceError("busy")],
+    ids=["a language it lacks", "a failure of a working engine"],
+)
+async def test_a_working_recogniser_s_own_errors_are_raised_not_hidden(error: Exception) -> None:
+    whisper = FailingSpeechToText(error)
+    sphinx = InMemorySpeechToText("sphinx heard")
+    sut = FallbackSpeechToText(whisper, sphinx, name="faster_whisper")
+
+    with pytest.raises(type(error)):
+        await sut.transcribe(AUDIO, language="tlh")
+
+    assert sphinx.heard == []
+    assert sut.reason is None
+    whisper.error = None  # still the one that answers
+    assert (await sut.transcribe(AUDIO, language="en-US")).engine == "whisper"
+
+
+def test_closing_the_fallback_ends_both_recognisers() -> None:
+    whisper, sphinx = FailingSpeechToText(None), FailingSpeechToText(None)
+
+    FallbackSpeechToText(whisper, sphinx, name="faster_whisper").close(wait=True)
+
+    assert (whisper.closed, sphinx.closed) == ([True], [True])
