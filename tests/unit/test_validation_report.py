@@ -32,7 +32,7 @@ from trainerbot.core.tokens import (
     TokenStats,
     TokenSurvey,
     TokenTally,
-    estimate_epochs,
+    TrainingTokens,
 )
 from trainerbot.ports import TokenCounter
 
@@ -55,8 +55,15 @@ class WordCounter(TokenCounter):
         return [len(text.split()) for text in texts]
 
 
+def one_epoch(training: TrainingTokens) -> BillingEstimate:
+    """A trainer's estimate (``ModelTrainer.estimate``) that bills each training token once."""
+    return BillingEstimate(epochs=1, training_tokens=training.tokens)
+
+
 def check(limit: int | None = 40, *, billing: bool = False) -> TokenCheck:
-    return TokenCheck(WordCounter(), max_example_tokens=limit, billing=billing)
+    return TokenCheck(
+        WordCounter(), max_example_tokens=limit, estimate=one_epoch if billing else None
+    )
 
 
 def report_of(
@@ -323,47 +330,37 @@ def test_over_limit_problem_of_a_correction_names_it() -> None:
     ]
 
 
-# --- epochs and billing ------------------------------------------------------------------------
+# --- the training part and the trainer's estimate ---------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("train_examples", "epochs"),
-    [(1, 25), (3, 25), (10, 10), (30, 4), (34, 3), (100, 3), (8_333, 3), (8_334, 2), (30_000, 1)],
-)
-def test_epochs_follow_the_cookbook(train_examples: int, epochs: int) -> None:
-    assert estimate_epochs(train_examples) == epochs
-
-
-def test_billing_counts_the_training_part_capped_at_the_limit_once_an_epoch() -> None:
+def test_training_tokens_are_the_training_part_capped_at_the_limit() -> None:
     survey = TokenSurvey(check(limit=20, billing=True))
     examples = [Example.single_turn("a " * n, "b") for n in (1, 30)]  # 13 and 42 tokens
     measured = list(survey.measure([(examples, [False, False], "batch")]))
 
-    sut = survey.billing(train_count=2)
+    sut = survey.training(train_count=2)
 
     assert measured == [("batch", [(1, "42 tokens, over the 20-token limit")])]
-    assert sut == BillingEstimate(epochs=25, training_tokens=13 + 20)
-    assert sut.billed_tokens == 25 * 33
+    assert sut == TrainingTokens(examples=2, tokens=13 + 20)
+    assert survey.billing(train_count=2) == BillingEstimate(epochs=1, training_tokens=13 + 20)
 
 
-def test_billing_leaves_out_the_test_part() -> None:
+def test_training_tokens_leave_out_the_test_part() -> None:
     survey = TokenSurvey(check(limit=None, billing=True))
     examples = [Example.single_turn("a", "b"), Example.single_turn("a a", "b")]
     list(survey.measure([(examples, [False, True], None)]))
 
-    assert survey.billing(train_count=1) == BillingEstimate(epochs=25, training_tokens=13)
+    assert survey.training(train_count=1) == TrainingTokens(examples=1, tokens=13)
 
 
-def test_report_has_a_cost_estimate_only_when_billing_is_asked_for() -> None:
+def test_report_has_a_cost_estimate_only_when_the_trainer_gives_one() -> None:
     text = "\n".join(chat(f"question {i}", f"answer {i}") for i in range(20))
 
     plain = report_of(text, tokens=check())
     billed = report_of(text, tokens=check(billing=True))
 
     assert plain.billing is None
-    assert billed.billing == BillingEstimate(
-        epochs=estimate_epochs(billed.train_count), training_tokens=15 * billed.train_count
-    )
+    assert billed.billing == BillingEstimate(epochs=1, training_tokens=15 * billed.train_count)
 
 
 # --- what the report says ----------------------------------------------------------------------
@@ -522,20 +519,6 @@ def test_system_prompts_anywhere_in_the_conversation_count_once_each() -> None:
     # 3 + per message (3 + 1 role word) × 6 + 2 + 1 + 3 + 2 + 1 + 1 = 37; and 3 + 4 × 2 + 2 = 13.
     assert (sut.tokens.maximum, sut.tokens.minimum) == (37, 13)
     assert sut.tokens.assistant == (2 + 1) + 1  # "b c" and "e", then "y"
-
-
-def test_digest_set_keeps_every_member_as_it_grows() -> None:
-    from trainerbot.core.datasets import _DigestSet
-
-    members = [(i * 0x9E3779B97F4A7C15) % 2**64 for i in range(5_000)]  # 0 among them
-    sut = _DigestSet()
-
-    added = [sut.add(digest) for digest in members]
-
-    assert all(added)
-    assert not any(sut.add(digest) for digest in members)
-    assert all(digest in sut for digest in members)
-    assert 12345 not in sut
 
 
 def test_stream_of_examples_all_in_the_test_bucket_trains_on_them_all() -> None:
