@@ -78,15 +78,13 @@ from discord_load import (
     working_directory,
 )
 
+from trainerbot.adapters.audio.engine import RecognitionEngine
 from trainerbot.adapters.audio.espeak import EspeakTextToSpeech
 from trainerbot.adapters.audio.fallback import FallbackSpeechToText
 from trainerbot.adapters.audio.ffmpeg import FfmpegAudioConverter, resolve_ffmpeg
-from trainerbot.adapters.audio.recognition import (
-    FasterWhisperEngine,
-    RecognitionEngine,
-    SpeechRecognitionSpeechToText,
-    SphinxEngine,
-)
+from trainerbot.adapters.audio.recognition import SpeechRecognitionSpeechToText
+from trainerbot.adapters.audio.sphinx import SphinxEngine
+from trainerbot.adapters.audio.whisper import FasterWhisperEngine
 from trainerbot.adapters.memory import InMemoryChatModel
 from trainerbot.config import Settings
 from trainerbot.container import Container, create_bot, create_container

@@ -8,8 +8,8 @@ from trainerbot.ports import AudioConverter, SpeechToText, Workspace
 
 from .access import require_trainer
 from .entities import Actor, AudioClip, Transcript
-from .errors import AudioTooLarge, AudioTooLong, EmptyAudio, FileTooLarge, InvalidArgument
-from .limits import DEFAULT_LIMITS, Limits, human_bytes
+from .errors import AudioTooLarge, EmptyAudio, FileTooLarge, InvalidArgument
+from .limits import DEFAULT_LIMITS, Limits, refuse_overlong_audio, refuse_oversized_audio
 from .paths import parse_user_path
 from .rate_limit import RateLimit
 
@@ -42,8 +42,11 @@ class TranscribeVoice:
     - Give exactly one of ``audio`` or ``path``. A workspace path is for trainers only (it reads the
       workspace) and must stay inside it.
     - Empty audio (``EmptyAudio``), audio over ``max_audio_bytes`` (``AudioTooLarge``) and recordings
-      over ``max_audio_seconds`` (``AudioTooLong``) are refused; undecodable input is refused by the
-      converter (``UndecodableAudio``).
+      over ``max_audio_seconds`` (``AudioTooLong``) are refused, by the rules of ``core.limits``:
+      a recording exactly at the limit passes (with the few hundredths of a second decoding
+      adds), and a refusal states a length greater than the limit. Undecodable input is
+      refused by the converter (``UndecodableAudio``), and so is a recording too long for it to
+      decode whole (``AudioTooLong``, worded by ``core.limits`` too).
     - Recognition runs on 16 kHz mono PCM in the request's language, else the configured one.
     - Hearing nothing recognisable is a normal result (an empty transcript), not an error.
     """
@@ -71,17 +74,9 @@ class TranscribeVoice:
         clip = await self._clip(request)
         if clip.size == 0:
             raise EmptyAudio()
-        if clip.size > self._limits.max_audio_bytes:
-            raise AudioTooLarge(
-                f"That audio is {human_bytes(clip.size)}; the limit is "
-                f"{human_bytes(self._limits.max_audio_bytes)}."
-            )
+        refuse_oversized_audio(clip.size, self._limits.max_audio_bytes)
         pcm = await self._converter.to_pcm(clip)
-        if pcm.duration_seconds > self._limits.max_audio_seconds:
-            raise AudioTooLong(
-                f"That recording is {pcm.duration_seconds:.0f} s long; the limit is "
-                f"{self._limits.max_audio_seconds:.0f} s."
-            )
+        refuse_overlong_audio(pcm.duration_seconds, self._limits.max_audio_seconds)
         transcript = await self._stt.transcribe(pcm, language=request.language or self._language)
         return TranscribeResult(transcript=transcript, duration_seconds=pcm.duration_seconds)
 

@@ -21,7 +21,12 @@ from trainerbot.core.errors import (
     UndecodableAudio,
     WorkspaceFileNotFound,
 )
-from trainerbot.core.limits import Limits
+from trainerbot.core.limits import (
+    Limits,
+    audio_longer_than,
+    refuse_overlong_audio,
+    refuse_oversized_audio,
+)
 from trainerbot.core.transcribe_voice import TranscribeRequest, TranscribeVoice
 
 LANGUAGE = "ru-RU"
@@ -149,9 +154,10 @@ async def test_refuses_audio_over_the_size_limit_and_converts_nothing(
 ) -> None:
     sut = make_sut(converter, speech_to_text, workspace, Limits(max_audio_bytes=1_000))
 
-    with refuses(AudioTooLarge):
+    with refuses(AudioTooLarge) as caught:
         await sut.execute(TranscribeRequest(audio=voice_message(b"\x00" * 1_001)))
 
+    assert str(caught.value) == "That audio file is 1001 bytes; the limit is 1000 bytes."
     assert converter.converted == []
     assert speech_to_text.heard == []
 
@@ -168,32 +174,107 @@ async def test_accepts_audio_of_exactly_the_size_limit(
     assert len(speech_to_text.heard) == 1
 
 
+def samples_for(seconds: float) -> bytes:
+    """``seconds`` of 16 kHz 16-bit PCM, as the in-memory converter takes bytes."""
+    return b"\x01\x00" * round(seconds * 16_000)
+
+
 async def test_refuses_a_recording_over_the_duration_limit_and_recognises_nothing(
     converter: InMemoryAudioConverter,
     speech_to_text: InMemorySpeechToText,
     workspace: InMemoryWorkspace,
     refuses,
 ) -> None:
-    sut = make_sut(converter, speech_to_text, workspace, Limits(max_audio_seconds=1.0))
+    sut = make_sut(converter, speech_to_text, workspace, Limits(max_audio_seconds=300.0))
 
     with refuses(AudioTooLong) as caught:
-        await sut.execute(TranscribeRequest(audio=voice_message(ONE_SECOND + b"\x00\x00")))
+        await sut.execute(TranscribeRequest(audio=voice_message(samples_for(300.05))))
 
-    assert "1 s" in str(caught.value)
+    # Not "300 s long; the limit is 300 s": the length stated is the one that was refused.
+    assert str(caught.value) == "That recording is 300.1 s long; the limit is 300 s."
     assert speech_to_text.heard == []
 
 
-async def test_accepts_a_recording_of_exactly_the_duration_limit(
+@pytest.mark.parametrize("seconds", [300.0, 300.04], ids=["exactly", "codec-padding"])
+async def test_accepts_a_recording_of_the_duration_limit_to_the_tenth_of_a_second(
     converter: InMemoryAudioConverter,
     speech_to_text: InMemorySpeechToText,
     workspace: InMemoryWorkspace,
+    seconds: float,
 ) -> None:
-    sut = make_sut(converter, speech_to_text, workspace, Limits(max_audio_seconds=1.0))
+    sut = make_sut(converter, speech_to_text, workspace, Limits(max_audio_seconds=300.0))
 
-    result = await sut.execute(TranscribeRequest(audio=voice_message(ONE_SECOND)))
+    result = await sut.execute(TranscribeRequest(audio=voice_message(samples_for(seconds))))
 
-    assert result.duration_seconds == 1.0
+    assert result.duration_seconds == pytest.approx(seconds)
     assert len(speech_to_text.heard) == 1
+
+
+# --- the audio limits, as rules (core.limits) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "limit", "message"),
+    [
+        (300.05, 300.0, "That recording is 300.1 s long; the limit is 300 s."),
+        (300.041, 300.0, "That recording is 300.1 s long; the limit is 300 s."),
+        (312.0, 300.0, "That recording is 312 s long; the limit is 300 s."),
+        (1.1, 1.0, "That recording is 1.1 s long; the limit is 1 s."),
+        (1.6, 1.55, "That recording is 1.6 s long; the limit is 1.55 s."),
+        (1.95, 1.8614, "That recording is 2 s long; the limit is 1.861 s."),
+        (1.94, 1.8999, "That recording is 2 s long; the limit is 1.899 s."),
+    ],
+)
+def test_a_length_over_the_limit_is_refused_stating_a_greater_length(
+    seconds: float, limit: float, message: str, refuses
+) -> None:
+    with refuses(AudioTooLong) as caught:
+        refuse_overlong_audio(seconds, limit)
+
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("seconds", "limit"),
+    [
+        (300.0, 300.0),
+        (300.04, 300.0),  # what decoding adds: an MP3 comes back about 0.02 s longer
+        (299.9, 300.0),
+        (0.3, 0.3),
+        (0.0, 1.0),
+        (1.8614 + 0.0216, 1.8614),
+    ],
+)
+def test_a_length_within_the_limit_and_its_padding_passes(seconds: float, limit: float) -> None:
+    assert refuse_overlong_audio(seconds, limit) is None
+
+
+@pytest.mark.parametrize("stopped_at", [301.0, 300.99997], ids=["exactly", "resampled"])
+def test_a_recording_cut_off_while_decoding_is_refused_as_longer_than_where_it_stopped(
+    stopped_at: float,
+) -> None:
+    error = audio_longer_than(stopped_at, 300.0)
+
+    assert isinstance(error, AudioTooLong)
+    assert str(error) == "That recording is longer than 301 s; the limit is 300 s."
+
+
+def test_a_size_of_exactly_the_limit_passes_and_one_byte_more_is_too_large(refuses) -> None:
+    assert refuse_oversized_audio(25 * 1024 * 1024, 25 * 1024 * 1024) is None
+    with refuses(AudioTooLarge) as caught:
+        refuse_oversized_audio(25 * 1024 * 1024 + 1, 25 * 1024 * 1024)
+
+    # Rounded to 25.0 MB both would read alike: the bytes tell them apart.
+    assert str(caught.value) == (
+        "That audio file is 26,214,401 bytes; the limit is 26,214,400 bytes."
+    )
+
+
+def test_a_size_over_the_limit_is_stated_in_rounded_units_where_they_differ(refuses) -> None:
+    with refuses(AudioTooLarge) as caught:
+        refuse_oversized_audio(26 * 1024 * 1024, 25 * 1024 * 1024)
+
+    assert str(caught.value) == "That audio file is 26.0 MB; the limit is 25.0 MB."
 
 
 async def test_refuses_undecodable_audio_and_recognises_nothing(

@@ -2,10 +2,9 @@
 
 Bytes go to ffmpeg's stdin and PCM comes back on its stdout: no temporary files, no ffprobe (the
 imageio-ffmpeg wheel ships none, which is why pydub's ``from_file`` cannot be used), and the
-process runs as an asyncio subprocess so the event loop never waits for it.
-
-Also here: ``resolve_ffmpeg`` (which binary to run) and ``split_on_silence`` (cut a long recording
-into pieces a recogniser can take, with pydub's silence detection on raw PCM).
+process runs as an asyncio subprocess so the event loop never waits for it. Running the process
+(and ``resolve_ffmpeg``, which binary) is ``ffmpeg_process``'s; cutting a long recording at its
+pauses is ``silence``'s.
 """
 
 from __future__ import annotations
@@ -15,42 +14,37 @@ import contextlib
 import io
 import itertools
 import logging
-import os
-import shutil
-import warnings
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from trainerbot.core.entities import AudioClip, PcmAudio
 from trainerbot.core.errors import (
-    AudioTooLarge,
-    AudioTooLong,
     CapabilityUnavailable,
     EmptyAudio,
     ServiceError,
     TrainerbotError,
     UndecodableAudio,
 )
-from trainerbot.core.limits import MIB, human_bytes
+from trainerbot.core.limits import MIB, audio_longer_than, refuse_oversized_audio
 from trainerbot.ports import AudioConverter
 
 from . import ogg
+from .ffmpeg_process import Sink, exchange, reap, resolve_ffmpeg, spread_over_cores, usable_cores
+
+__all__ = ["FfmpegAudioConverter", "resolve_ffmpeg"]
 
 log = logging.getLogger(__name__)
 
 SAMPLE_WIDTH = 2  # bytes per sample: signed 16-bit little-endian (s16le)
 
-# ffmpeg is told to stop a little after the limit, so "longer than the limit" is visible in the
-# output without decoding (and holding in memory) an arbitrarily long recording.
+# ffmpeg is told to stop this far past the decoding cap: a recording a little over the cap is
+# decoded whole (its length is then the use case's to judge), and one far over it is never held
+# in memory whole. Output that reaches it was cut off.
 LENGTH_MARGIN_SECONDS = 1.0
-# Resampling and codec padding can add a few milliseconds to a recording exactly at the limit.
-LENGTH_TOLERANCE_SECONDS = 0.1
+# ffmpeg's output stopped by ``-t`` can fall short of it by resampling's few samples.
+CUT_SLACK_SECONDS = 0.05
 
 # How much of ffmpeg's stderr reaches the debug log: enough to diagnose, never a flood.
 STDERR_LOG_CHARS = 2_000
-# How much of ffmpeg's output is taken from the pipe at a time.
-READ_CHUNK = 1 << 16
 # A voice message is decoded in pieces side by side only if each piece gets at least this much:
 # below it, starting another ffmpeg costs about what it saves.
 PIECE_MIN_SECONDS = 15.0
@@ -60,52 +54,19 @@ PIECE_MIN_SECONDS = 15.0
 MP4_SIGNATURE = b"ftyp"
 
 
-def resolve_ffmpeg(configured: str | os.PathLike[str] | None = None) -> str:
-    """The ffmpeg binary to run: ``configured`` (``TRAINERBOT_FFMPEG_PATH``) if given, else the
-    one bundled with the imageio-ffmpeg wheel.
-
-    A configured path must be an executable file; a bare name (``ffmpeg``) is looked up on
-    ``PATH``. Raises ``CapabilityUnavailable`` naming only the file name, never the host path.
-    The first call may run ``ffmpeg -version`` (imageio-ffmpeg checks its binary): call it from
-    a worker thread or at start-up, not on the event loop.
-    """
-    if configured is not None and str(configured).strip():
-        text = os.fspath(configured).strip()
-        path = Path(text).expanduser()
-        if os.sep not in text and (os.altsep is None or os.altsep not in text):
-            found = shutil.which(text)
-            if found:
-                return found
-        elif path.is_file() and os.access(path, os.X_OK):
-            return str(path)
-        raise CapabilityUnavailable(
-            f"ffmpeg was not found at {path.name or text}; fix TRAINERBOT_FFMPEG_PATH"
-        )
-    import imageio_ffmpeg  # deferred: only needed when no path is configured
-
-    try:
-        return str(imageio_ffmpeg.get_ffmpeg_exe())
-    except RuntimeError:
-        raise CapabilityUnavailable(
-            "ffmpeg is not available: reinstall imageio-ffmpeg or set TRAINERBOT_FFMPEG_PATH"
-        ) from None
-
-
-def human_seconds(seconds: float) -> str:
-    """``7.25`` → ``"7.2 s"``, ``300`` → ``"5 min"``, ``312`` → ``"5 min 12 s"``."""
-    if seconds < 60:
-        return f"{seconds:.1f} s".replace(".0 s", " s")
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
-
-
 class FfmpegAudioConverter(AudioConverter):
     """Decodes any audio ffmpeg reads (ogg/opus voice messages, wav, mp3, m4a/aac, webm, flac...)
     into mono 16-bit PCM at ``sample_rate``.
 
     Rules:
     - Empty input is ``EmptyAudio``; input over ``max_bytes`` is ``AudioTooLarge`` (checked before
-      ffmpeg starts); a recording over ``max_seconds`` is ``AudioTooLong``.
+      ffmpeg starts, by ``core.limits``' rule).
+    - ``max_seconds`` is a decoding cap, not a rule on length: ffmpeg stops
+      ``LENGTH_MARGIN_SECONDS`` past it, so a hostile file cannot fill memory. A recording that
+      ends before that point is returned whole, whatever its length (whether it is too long is
+      the use case's rule, ``core.limits.refuse_overlong_audio``); one cut off there is
+      ``AudioTooLong``, worded by ``core.limits.audio_longer_than`` ("longer than 301 s; the
+      limit is 300 s"). Set it to the length limit the use case enforces.
     - Input ffmpeg cannot decode, or that decodes to nothing, is ``UndecodableAudio``; ffmpeg's
       own words go to the debug log only. So is an Ogg file cut off mid-page (a truncated voice
       message), which ffmpeg would otherwise decode silently up to the cut.
@@ -158,7 +119,7 @@ class FfmpegAudioConverter(AudioConverter):
         self.sample_rate = sample_rate
         self.max_processes = max_processes
         # One piece per core this process may use: more would only queue for the CPU.
-        self.max_pieces = min(max_pieces or _usable_cores(), max_processes)
+        self.max_pieces = min(max_pieces or usable_cores(), max_processes)
         # asyncio primitives belong to one event loop; one semaphore per loop keeps the converter
         # usable from successive asyncio.run() calls (the CLI, tests) as well as from the bot.
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
@@ -166,11 +127,7 @@ class FfmpegAudioConverter(AudioConverter):
     async def to_pcm(self, clip: AudioClip) -> PcmAudio:
         if not clip.data:
             raise EmptyAudio()
-        if clip.size > self.max_bytes:
-            raise AudioTooLarge(
-                f"That audio file is {human_bytes(clip.size)}; the limit is "
-                f"{human_bytes(self.max_bytes)}."
-            )
+        refuse_oversized_audio(clip.size, self.max_bytes)
         if ogg.cut_short(clip.data):
             raise UndecodableAudio("That recording is cut off before its end; send it again.")
         ffmpeg = await self._executable()
@@ -183,14 +140,15 @@ class FfmpegAudioConverter(AudioConverter):
         # An odd byte would be half a sample: drop it rather than shift every later sample.
         samples = samples[: len(samples) - len(samples) % SAMPLE_WIDTH]
         pcm = PcmAudio(samples=samples, sample_rate=self.sample_rate)
-        if pcm.duration_seconds > self.max_seconds + LENGTH_TOLERANCE_SECONDS:
-            raise AudioTooLong(self._too_long_message(pcm.duration_seconds))
+        if pcm.duration_seconds >= self.max_seconds + LENGTH_MARGIN_SECONDS - CUT_SLACK_SECONDS:
+            # ffmpeg stopped at the cap: the true length is unknown, only that it is past it.
+            raise audio_longer_than(pcm.duration_seconds, self.max_seconds)
         return pcm
 
     async def _decode_whole(self, ffmpeg: str, data: bytes, clip: AudioClip) -> bytes:
         """``data`` decoded by one ffmpeg, in the process slot the caller holds."""
         out = io.BytesIO()
-        sink = _Sink(out)
+        sink = Sink(out)
         returncode, stderr = await self._run(await self._spawn(ffmpeg), data, sink)
         if returncode is not None and returncode < 0:
             # Killed by a signal it was not sent by us (a timeout raised before): ffmpeg crashed,
@@ -237,8 +195,8 @@ class FfmpegAudioConverter(AudioConverter):
             # Started first, so their start-up overlaps the repacketizing and cutting.
             processes = [await self._spawn(ffmpeg) for _ in range(parts)]
             for process in processes:
-                stack.push_async_callback(_reap, process)
-            _spread_over_cores(processes)
+                stack.push_async_callback(reap, process)
+            spread_over_cores(processes)
             data, pieces = await asyncio.to_thread(_prepare_opus, data, parts)
             if pieces is None or len(pieces) != parts:
                 return data, None
@@ -249,7 +207,7 @@ class FfmpegAudioConverter(AudioConverter):
                 process: asyncio.subprocess.Process, piece: ogg.Piece, start: int, end: int
             ) -> bool:
                 skip = self._bytes_for(piece.lead_in)
-                sink = _Sink(out, offset=start - skip, keep_from=start, end=end)
+                sink = Sink(out, offset=start - skip, keep_from=start, end=end)
                 try:
                     returncode, _ = await self._run(process, piece.data, sink)
                 except TrainerbotError as error:  # a timeout: the message's, not the piece's
@@ -289,13 +247,6 @@ class FfmpegAudioConverter(AudioConverter):
     def _bytes_for(self, opus_samples: int) -> int:
         """Output bytes for a number of 48 kHz Opus samples."""
         return opus_samples * self.sample_rate // ogg.OPUS_RATE * SAMPLE_WIDTH
-
-    def _too_long_message(self, decoded: float) -> str:
-        limit = human_seconds(self.max_seconds)
-        # ffmpeg stopped at the cap: the true length is unknown, only that it is past the cap.
-        if decoded >= self.max_seconds + LENGTH_MARGIN_SECONDS - 0.05:
-            return f"That recording is longer than {human_seconds(decoded)}; the limit is {limit}."
-        return f"That recording is {human_seconds(decoded)} long; the limit is {limit}."
 
     def _arguments(self) -> list[str]:
         return [
@@ -346,14 +297,14 @@ class FfmpegAudioConverter(AudioConverter):
             ) from None
 
     async def _run(
-        self, process: asyncio.subprocess.Process, data: bytes, sink: _Sink
+        self, process: asyncio.subprocess.Process, data: bytes, sink: Sink
     ) -> tuple[int | None, bytes]:
         """Feed ``data`` to a started ffmpeg and hand its output to ``sink``: (exit code,
         stderr). Kills it on timeout or cancellation, so no ffmpeg outlives the call."""
         try:
             # stdin is written while stdout and stderr are read, so a large input never
             # deadlocks against a full output pipe.
-            stderr = await asyncio.wait_for(_exchange(process, data, sink), self.timeout)
+            stderr = await asyncio.wait_for(exchange(process, data, sink), self.timeout)
         except TimeoutError:
             log.warning(
                 "ffmpeg took longer than %.1f s on %d bytes; killed", self.timeout, len(data)
@@ -362,7 +313,7 @@ class FfmpegAudioConverter(AudioConverter):
                 "Decoding that audio took too long; try a shorter recording."
             ) from None
         finally:
-            await _reap(process)
+            await reap(process)
         return process.returncode, stderr
 
 
@@ -371,189 +322,3 @@ def _prepare_opus(data: bytes, parts: int) -> tuple[bytes, list[ogg.Piece] | Non
     a worker thread."""
     data = ogg.repacketize_opus(data) or data
     return data, ogg.split_opus(data, parts) if parts >= 2 else None
-
-
-def _spread_over_cores(processes: list[asyncio.subprocess.Process]) -> None:
-    """Give each piece's ffmpeg a core of its own (where the OS allows), before it has read a
-    byte and started its threads, which inherit the choice. ffmpeg hands every frame from
-    thread to thread; kept on one core those hand-offs are cheap, and two pieces never
-    contend for the same core."""
-    if not hasattr(os, "sched_setaffinity"):
-        return
-    cores = sorted(os.sched_getaffinity(0))
-    for index, process in enumerate(processes):
-        with contextlib.suppress(OSError):  # it may already have exited
-            os.sched_setaffinity(process.pid, {cores[index % len(cores)]})
-
-
-def _usable_cores() -> int:
-    """The CPUs this process may run on (its affinity, where the OS tells), at least one."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
-class _Sink:
-    """Where ffmpeg's output goes: a window ``[keep_from, end)`` of a shared ``BytesIO``, into
-    which this process's output is laid as if it began at ``offset``. A whole decode keeps
-    everything (offset 0, no end); a piece drops its pre-roll and anything past its share."""
-
-    def __init__(
-        self, out: io.BytesIO, *, offset: int = 0, keep_from: int = 0, end: int | None = None
-    ) -> None:
-        self.out = out
-        self.position = offset
-        self.keep_from = keep_from
-        self.end = end
-        self.produced = 0
-
-    def write(self, chunk: bytes) -> None:
-        start, stop = self.position, self.position + len(chunk)
-        self.position = stop
-        self.produced += len(chunk)
-        low = max(start, self.keep_from)
-        high = stop if self.end is None else min(stop, self.end)
-        if low < high:
-            self.out.seek(low)
-            self.out.write(memoryview(chunk)[low - start : high - start])
-
-
-async def _exchange(process: asyncio.subprocess.Process, data: bytes, sink: _Sink) -> bytes:
-    """``communicate()``, but handing the output to ``sink`` as it comes: into a BytesIO, whose
-    ``getvalue()`` hands over its buffer without a copy, so the decoded audio is held about
-    once, not twice (a list of blocks plus their join), which is most of this pipeline's
-    memory. Returns stderr."""
-    # All three are pipes: _run asked for them.
-    assert process.stdin is not None
-    assert process.stdout is not None
-    assert process.stderr is not None
-
-    async def feed(stdin: asyncio.StreamWriter) -> None:
-        try:
-            stdin.write(data)
-            await stdin.drain()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # ffmpeg stopped reading (the length cap, or input it cannot decode)
-        finally:
-            stdin.close()
-
-    async def drain_output(stream: asyncio.StreamReader) -> None:
-        while chunk := await stream.read(READ_CHUNK):
-            sink.write(chunk)
-
-    async def collect(stream: asyncio.StreamReader) -> bytes:
-        out = io.BytesIO()
-        while chunk := await stream.read(READ_CHUNK):
-            out.write(chunk)
-        return out.getvalue()
-
-    _, _, stderr = await asyncio.gather(
-        feed(process.stdin), drain_output(process.stdout), collect(process.stderr)
-    )
-    await process.wait()
-    return stderr
-
-
-async def _reap(process: asyncio.subprocess.Process) -> None:
-    """Kill ``process`` if it still runs and wait for it, so it leaves no zombie behind."""
-    if process.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        process.kill()
-    # Shielded: if the caller is cancelled again meanwhile, the wait still completes.
-    await asyncio.shield(process.wait())
-
-
-# --- splitting long recordings ----------------------------------------------------------------
-
-# Silence shorter than this is a pause inside a phrase, not a place to cut.
-MIN_SILENCE_MS = 300
-# pydub looks for silence every SEEK_STEP_MS: 10 ms keeps five minutes of audio well under a second.
-SEEK_STEP_MS = 10
-# Quieter than the recording's average loudness by this much counts as silence...
-SILENCE_BELOW_AVERAGE_DB = 16.0
-# ...but never louder than this: a recording of pure noise has no silence to cut at.
-SILENCE_CEILING_DBFS = -30.0
-
-
-def split_on_silence(pcm: PcmAudio, *, max_chunk_seconds: float = 30.0) -> list[PcmAudio]:
-    """Cut ``pcm`` into consecutive pieces of at most ``max_chunk_seconds``, cutting in the middle
-    of silences where it can and hard-cutting where a stretch of sound is longer than that.
-
-    The pieces, in order, add up to ``pcm`` exactly (nothing is dropped or repeated). A recording
-    that already fits is returned as one piece, unanalysed; an empty one gives no pieces.
-
-    Silence detection is pydub's, on an ``AudioSegment`` built from the raw samples (no ffmpeg,
-    no ffprobe). It is CPU-bound and synchronous: callers on the event loop run it in a worker
-    thread (``await asyncio.to_thread(split_on_silence, pcm)``).
-    """
-    if max_chunk_seconds <= 0:
-        raise ValueError("max_chunk_seconds must be positive")
-    frames = len(pcm.samples) // SAMPLE_WIDTH
-    if frames == 0:
-        return []
-    max_frames = max(1, int(max_chunk_seconds * pcm.sample_rate))
-    if frames <= max_frames:
-        return [pcm]
-    cuts = _cut_points(_silence_middles(pcm), frames=frames, max_frames=max_frames)
-    bounds = [0, *cuts, frames]
-    return [
-        PcmAudio(
-            samples=pcm.samples[start * SAMPLE_WIDTH : end * SAMPLE_WIDTH],
-            sample_rate=pcm.sample_rate,
-        )
-        for start, end in itertools.pairwise(bounds)
-    ]
-
-
-def _silence_middles(pcm: PcmAudio) -> list[int]:
-    """Frame indexes in the middle of each silence between two stretches of sound."""
-    audio_segment, detect_nonsilent = _pydub()
-    segment = audio_segment(
-        data=pcm.samples[: len(pcm.samples) - len(pcm.samples) % SAMPLE_WIDTH],
-        sample_width=SAMPLE_WIDTH,
-        frame_rate=pcm.sample_rate,
-        channels=1,
-    )
-    average = segment.dBFS
-    if average == float("-inf"):  # digital silence throughout: nowhere better to cut
-        return []
-    threshold = min(average - SILENCE_BELOW_AVERAGE_DB, SILENCE_CEILING_DBFS)
-    sounds: list[list[int]] = detect_nonsilent(
-        segment,
-        min_silence_len=MIN_SILENCE_MS,
-        silence_thresh=threshold,
-        seek_step=SEEK_STEP_MS,
-    )
-    return [
-        (previous_end + start) * pcm.sample_rate // 2000
-        for (_, previous_end), (start, _) in itertools.pairwise(sounds)
-    ]
-
-
-def _cut_points(candidates: Sequence[int], *, frames: int, max_frames: int) -> list[int]:
-    """Greedy cuts: from each start, the furthest silence within ``max_frames``, else a hard cut."""
-    cuts: list[int] = []
-    start = 0
-    index = 0
-    while frames - start > max_frames:
-        limit = start + max_frames
-        best: int | None = None
-        while index < len(candidates) and candidates[index] <= limit:
-            if candidates[index] > start:
-                best = candidates[index]
-            index += 1
-        start = best if best is not None else limit
-        cuts.append(start)
-    return cuts
-
-
-def _pydub() -> tuple[Any, Any]:
-    """pydub, imported on first use: it loads audioop, and looks for ffmpeg on PATH at import,
-    warning when there is none; neither matters for silence detection on raw samples."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from pydub import AudioSegment
-        from pydub.silence import detect_nonsilent
-    return AudioSegment, detect_nonsilent

@@ -20,7 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from trainerbot.adapters.audio.recognition import GoogleEngine, SpeechRecognitionSpeechToText
+from trainerbot.adapters.audio.google import GoogleEngine
+from trainerbot.adapters.audio.recognition import SpeechRecognitionSpeechToText
 from trainerbot.core.entities import PcmAudio
 from trainerbot.core.errors import ServiceError
 

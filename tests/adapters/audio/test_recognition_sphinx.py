@@ -21,14 +21,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pytest
 from audio_fixtures import FORMAT_SENTENCE, KEYWORDS, AudioFixtures
 
+from trainerbot.adapters.audio.engine import RecognitionEngine
 from trainerbot.adapters.audio.espeak import EspeakTextToSpeech
 from trainerbot.adapters.audio.ffmpeg import FfmpegAudioConverter
-from trainerbot.adapters.audio.recognition import (
-    RecognitionEngine,
-    SpeechRecognitionSpeechToText,
-    SphinxEngine,
-    SphinxModel,
-)
+from trainerbot.adapters.audio.recognition import SpeechRecognitionSpeechToText
+from trainerbot.adapters.audio.sphinx import SphinxEngine, SphinxModel
 from trainerbot.core.entities import AudioClip, PcmAudio
 from trainerbot.core.errors import CapabilityUnavailable, ServiceError
 

@@ -19,10 +19,8 @@ import pytest
 from audio_fixtures import AudioFixtures
 
 from trainerbot.adapters.audio.ffmpeg import FfmpegAudioConverter
-from trainerbot.adapters.audio.recognition import (
-    FasterWhisperEngine,
-    SpeechRecognitionSpeechToText,
-)
+from trainerbot.adapters.audio.recognition import SpeechRecognitionSpeechToText
+from trainerbot.adapters.audio.whisper import FasterWhisperEngine
 from trainerbot.core.entities import AudioClip, PcmAudio
 from trainerbot.core.errors import CapabilityUnavailable
 

@@ -34,11 +34,11 @@ from audio_fixtures import (
 )
 
 from trainerbot.adapters.audio import whisper_weights
+from trainerbot.adapters.audio.engine import Heard
 from trainerbot.adapters.audio.fallback import FallbackSpeechToText
-from trainerbot.adapters.audio.recognition import (
+from trainerbot.adapters.audio.whisper import (
     INVENTIONS,
     FasterWhisperEngine,
-    Heard,
     _invented,
     _normalised,
 )
