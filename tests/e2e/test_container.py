@@ -117,3 +117,114 @@ def test_nothing_is_built_until_asked() -> None:
     # Declaring and binding the container constructs no adapter (no workspace folder appears).
     Container(settings=Settings(workspace=Path("never-created")))
     assert not Path("never-created").exists()
+
+
+# --- the split by concern, and the selection decided by the settings ---------------------------
+
+
+def test_every_concern_is_the_roots_by_name_and_one_provider_each() -> None:
+    from trainerbot.container import CONCERNS
+
+    for concern in CONCERNS:
+        for name, provider in concern.cls_providers.items():
+            assert Container.providers[name] is provider, f"{concern.__name__}.{name}"
+
+
+def test_the_use_case_bundle_holds_every_use_case_provider_by_its_field() -> None:
+    sut = create_container(Settings(storage="memory"))
+    use_cases = sut.use_cases()
+    for field in dataclasses.fields(UseCases):
+        assert getattr(use_cases, field.name) is getattr(sut, field.name)()
+
+
+def test_one_storage_setting_chooses_every_store(tmp_path: Path) -> None:
+    stores = ("workspace", "datasets", "artifacts", "interactions", "corrections", "feedback")
+    stores += ("jobs", "models", "tenant_settings")
+    memory = create_container(Settings(storage="memory"))
+    disk = create_container(Settings(workspace=tmp_path / "ws"))
+    for name in stores:
+        assert type(getattr(memory, name)()).__name__.startswith("InMemory"), name
+        assert not type(getattr(disk, name)()).__name__.startswith("InMemory"), name
+
+
+@pytest.mark.parametrize(
+    ("settings", "adapters"),
+    [
+        (
+            Settings(storage="memory"),
+            {
+                "openai_adapters": "missing",
+                "chat_adapter": "local",
+                "stt_adapter": "faster_whisper",
+            },
+        ),
+        (
+            Settings(storage="memory", chat_backend="openai", stt_engine="openai"),
+            {"openai_adapters": "missing", "chat_adapter": "missing", "stt_adapter": "missing"},
+        ),
+        (
+            Settings(
+                storage="memory", openai_base_url="http://127.0.0.1:9/v1", tts_engine="openai"
+            ),
+            {"chat_adapter": "openai", "tts_adapter": "openai", "tts_chain": "with_fallback"},
+        ),
+        (
+            Settings(storage="memory", tts_engine="espeak"),
+            {"tts_adapter": "espeak", "tts_chain": "alone", "voice_adapter": "none"},
+        ),
+        (
+            Settings(storage="memory", tts_fallback="none", discord_token="x"),
+            {"tts_adapter": "gtts", "tts_chain": "alone", "voice_adapter": "discord"},
+        ),
+    ],
+)
+def test_the_settings_say_which_adapter_serves(
+    settings: Settings, adapters: dict[str, str]
+) -> None:
+    assert {name: getattr(settings, name) for name in adapters} == adapters
+
+
+@pytest.mark.parametrize(
+    ("chosen", "openai", "installed", "adapter"),
+    [
+        ("auto", True, True, "openai"),
+        ("auto", False, True, "local"),
+        ("auto", False, False, "none"),
+        ("openai", False, True, "none"),  # chosen but not configured: TF-IDF only
+        ("local", False, False, "local"),  # chosen: says what to install when first used
+        ("none", True, True, "none"),
+    ],
+)
+def test_the_settings_say_which_embeddings_serve(
+    chosen: str, openai: bool, installed: bool, adapter: str
+) -> None:
+    settings = Settings(
+        storage="memory", embeddings=chosen, openai_api_key="sk-test" if openai else None
+    )
+    assert settings.embeddings_adapter(local_installed=installed) == adapter
+
+
+def test_the_embedded_model_answers_briefly_and_is_named_for_its_lora_models() -> None:
+    assert Settings(max_answer_tokens=None).embedded_max_tokens == 256
+    assert Settings(max_answer_tokens=100).embedded_max_tokens == 100
+    assert Settings().embedded_temperature == 0.2
+    assert Settings(temperature=0.7).embedded_temperature == 0.7
+    assert Settings().embedded_model_name == "smollm2-135m-instruct"
+    assert Settings(gguf_model=Path("m/qwen.gguf")).embedded_model_name == "qwen"
+    assert Settings(chat_backend="local", chat_model="mine").embedded_model_name == "mine"
+
+
+def test_a_tenant_shares_the_heavy_providers_and_has_its_own_stores(tmp_path: Path) -> None:
+    from trainerbot.container import SHARED, tenant_container, tenant_workspace
+    from trainerbot.core.tenancy import Tenant
+
+    settings = Settings(workspace=tmp_path / "ws")
+    root = create_container(settings)
+    root.chat_model.override(InMemoryChatModel(lambda messages, model: "overridden"))
+    child = tenant_container(root, Tenant.server(7))
+    for name in SHARED:
+        assert getattr(child, name)() is getattr(root, name)(), name
+    assert child.chat_model() is root.chat_model()  # an override reaches every tenant
+    assert child.jobs() is not root.jobs()
+    assert child.workspace().root == tenant_workspace(settings, Tenant.server(7)).resolve()
+    assert child.use_cases().answer_message is not root.use_cases().answer_message

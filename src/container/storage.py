@@ -1,0 +1,85 @@
+"""Storage: the workspace and the record stores, on disk or in memory (``settings.storage``).
+
+Rules:
+- Every store is chosen by one mechanism, ``_by_storage``: a ``providers.Selector`` keyed by
+  ``settings.storage`` ("filesystem" or "memory"), its two choices the same port's two adapters.
+- On disk, a workspace's layout is fixed here: ``records/<name>.jsonl`` for each record store,
+  ``datasets/`` and the other folders of ``FilesystemWorkspace``, trained models in ``models/``,
+  and the tenants' own workspaces in ``servers/`` (``TENANTS_FOLDER``, never part of this one's
+  files).
+- Each store is a singleton of its container: a tenant's container (``tenants.py``) has its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dependency_injector import providers
+
+from trainerbot.adapters import memory as in_memory
+from trainerbot.adapters import storage as on_disk
+from trainerbot.adapters.learning import FilesystemArtifactStore, InMemoryArtifactStore
+
+from .configured import Configured, settings
+
+# Each tenant's workspace is a folder here, below the configured workspace.
+TENANTS_FOLDER = "servers"
+RECORDS_FOLDER = "records"
+MODELS_FOLDER = "models"
+
+
+def _by_storage(
+    filesystem: providers.Provider[Any], memory: providers.Provider[Any]
+) -> providers.Selector[Any]:
+    """``filesystem`` or ``memory``, as ``settings.storage`` says."""
+    return providers.Selector(settings.provided.storage, filesystem=filesystem, memory=memory)
+
+
+def _in_workspace(*parts: str) -> providers.Callable[Path]:
+    """The path ``parts`` below the workspace, found when first asked for."""
+    return providers.Callable(Path.joinpath, settings.provided.workspace, *parts)
+
+
+def _record_store(file: str, jsonl: type, memory: type) -> providers.Selector[Any]:
+    """A record store: ``jsonl`` over ``records/<file>``, or ``memory``."""
+    return _by_storage(
+        filesystem=providers.Singleton(jsonl, _in_workspace(RECORDS_FOLDER, file)),
+        memory=providers.Singleton(memory),
+    )
+
+
+class Storage(Configured):
+    """The workspace, the record stores and the trained models' artifacts of one workspace."""
+
+    workspace = _by_storage(
+        filesystem=providers.Singleton(
+            on_disk.FilesystemWorkspace, settings.provided.workspace, excluded=(TENANTS_FOLDER,)
+        ),
+        memory=providers.Singleton(in_memory.InMemoryWorkspace),
+    )
+    datasets = _by_storage(
+        filesystem=providers.Singleton(on_disk.FilesystemDatasetStore, settings.provided.workspace),
+        memory=providers.Singleton(in_memory.InMemoryDatasetStore),
+    )
+    # Trained fewshot, local and lora models (models/), answered with when chosen with !use.
+    artifacts = _by_storage(
+        filesystem=providers.Singleton(FilesystemArtifactStore, _in_workspace(MODELS_FOLDER)),
+        memory=providers.Singleton(InMemoryArtifactStore),
+    )
+    interactions = _record_store(
+        "interactions.jsonl", on_disk.JsonlInteractionLog, in_memory.InMemoryInteractionLog
+    )
+    corrections = _record_store(
+        "corrections.jsonl", on_disk.JsonlCorrectionStore, in_memory.InMemoryCorrectionStore
+    )
+    feedback = _record_store(
+        "feedback.jsonl", on_disk.JsonlFeedbackStore, in_memory.InMemoryFeedbackStore
+    )
+    jobs = _record_store("jobs.jsonl", on_disk.JsonlJobStore, in_memory.InMemoryJobStore)
+    models = _record_store(
+        "models.jsonl", on_disk.JsonlModelRegistry, in_memory.InMemoryModelRegistry
+    )
+    tenant_settings = _record_store(
+        "settings.jsonl", on_disk.JsonlSettingsStore, in_memory.InMemorySettingsStore
+    )
