@@ -243,10 +243,13 @@ def cookbook(path: str, encoding: Any) -> dict[str, Any]:
 
 
 def ours(path: str, counter: Any) -> dict[str, Any]:
+    from trainerbot.adapters.openai.trainer import estimate_billing
     from trainerbot.core.datasets import validate_stream
     from trainerbot.core.tokens import TokenCheck
 
-    check = TokenCheck(counter, max_example_tokens=MAX_TOKENS_PER_EXAMPLE, billing=True)
+    check = TokenCheck(
+        counter, max_example_tokens=MAX_TOKENS_PER_EXAMPLE, estimate=estimate_billing
+    )
     with open(path, "rb") as lines:
         report = validate_stream(lines, name="bench", min_examples=10, tokens=check)
     assert report.tokens is not None

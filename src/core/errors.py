@@ -3,18 +3,31 @@
 Every error here is safe to show a user: its message says what was wrong and, where it helps,
 what to do instead, in one line, and never carries a secret, a host path or a traceback. Adapters
 translate vendor exceptions into these; the driving adapters (console, Discord) show ``str(error)``.
+
+A message that names a command is written when the error is raised, with the command prefix then
+in effect (``text.command``): never a literal ``!``.
 """
 
 from __future__ import annotations
 
+from .text import command
+
 
 class TrainerbotError(Exception):
-    """Base of every failure a user may be told about. ``str(error)`` is the user-facing line."""
+    """Base of every failure a user may be told about. ``str(error)`` is the user-facing line.
+
+    Raised without a message, it says ``default()``: the class's ``default_message``, or — for an
+    error whose default names a command — a line written at raise time with the prefix in effect.
+    """
 
     default_message = "Something went wrong."
 
     def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or self.default_message)
+        super().__init__(message or self.default())
+
+    def default(self) -> str:
+        """The line said when the raiser gives none."""
+        return self.default_message
 
     @property
     def message(self) -> str:
@@ -31,11 +44,13 @@ class InvalidInput(TrainerbotError):
 
 
 class UnknownCommand(InvalidInput):
-    default_message = "Unknown command. Type !help to see the commands."
+    def default(self) -> str:
+        return f"Unknown command. Type {command('help')} to see the commands."
 
 
 class InvalidArgument(InvalidInput):
-    default_message = "An argument is missing or malformed. Type !help to see the usage."
+    def default(self) -> str:
+        return f"An argument is missing or malformed. Type {command('help')} to see the usage."
 
 
 class EmptyMessage(InvalidInput):
@@ -109,7 +124,8 @@ class UndecodableAudio(AudioError):
 
 
 class VoiceNotConnected(TrainerbotError):
-    default_message = "I am not in a voice channel: use !join first."
+    def default(self) -> str:
+        return f"I am not in a voice channel: use {command('join')} first."
 
 
 # --- data and models -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from .errors import CorrectionUnchanged, InvalidArgument, MessageTooLong
 from .evaluation import EvaluationReport, Prediction
 from .limits import DEFAULT_LIMITS, Limits
 from .prompts import classification_instruction
-from .text import plural
+from .text import command, plural
 
 RECENT_TESTS_KEPT = 64
 MAX_NUMBER_DIGITS = 6
@@ -102,8 +102,9 @@ class FixFailure:
         remembered = self._recent.latest(request.actor.id)
         if remembered is None:
             raise InvalidArgument(
-                "You have not run a test yet (or I restarted since): run !test first, then "
-                "!fix <number> turns one of its failures into a correction."
+                "You have not run a test yet (or I restarted since): run "
+                f"{command('test')} first, then {command('fix', '<number>')} turns one of its "
+                "failures into a correction."
             )
         report = remembered.report
         failures = report.failures
@@ -125,7 +126,7 @@ class FixFailure:
         if not text and not example.wanted:
             raise InvalidArgument(
                 f"Failure {number} says what not to answer: give the right answer, "
-                f"!fix {number} <text>."
+                f"{command('fix', f'{number} <text>')}."
             )
         if len(text) > self._limits.max_correction_chars:
             raise MessageTooLong(
@@ -168,8 +169,8 @@ def _number(text: str) -> int:
     digits = text.strip().removeprefix("#")
     if not (digits.isascii() and digits.isdigit()) or len(digits) > MAX_NUMBER_DIGITS:
         raise InvalidArgument(
-            f"Give the failure's number from the !test report, not {text.strip()[:20]!r}: "
-            "!fix <number> [right answer]."
+            f"Give the failure's number from the {command('test')} report, not "
+            f"{text.strip()[:20]!r}: {command('fix', '<number> [right answer]')}."
         )
     return int(digits)
 

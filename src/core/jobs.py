@@ -6,15 +6,16 @@ from trainerbot.ports import JobStore, ModelRegistry
 
 from .entities import JobStatus, TrainedModel, TrainingJob
 from .errors import InvalidArgument, UnknownJob
+from .text import command
 
 
 async def find_job(jobs: JobStore, job_id: str) -> TrainingJob:
     job_id = job_id.strip()
     if not job_id or len(job_id) > 64:
-        raise InvalidArgument("Give a job id from !jobs.")
+        raise InvalidArgument(f"Give a job id from {command('jobs')}.")
     job = await jobs.get(job_id)
     if job is None:
-        raise UnknownJob(f"There is no training job {job_id}; see !jobs.")
+        raise UnknownJob(f"There is no training job {job_id}; see {command('jobs')}.")
     return job
 
 

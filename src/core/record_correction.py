@@ -15,6 +15,7 @@ from .errors import (
     UnknownMessage,
 )
 from .limits import DEFAULT_LIMITS, Limits
+from .text import command
 
 MAX_ID_CHARS = 64
 
@@ -62,7 +63,9 @@ class RecordCorrection:
     async def execute(self, request: CorrectionRequest) -> CorrectionResult:
         message_id = request.message_id.strip()
         if not message_id or len(message_id) > MAX_ID_CHARS or any(c.isspace() for c in message_id):
-            raise InvalidArgument("Give the id of my answer: !correct <message_id> <right answer>.")
+            raise InvalidArgument(
+                f"Give the id of my answer: {command('correct', '<message_id> <right answer>')}."
+            )
         text = request.text.strip()
         if not text:
             raise EmptyMessage("The correction is empty: write the right answer after the id.")
@@ -74,7 +77,8 @@ class RecordCorrection:
         interaction = await self._interactions.find_by_message(message_id)
         if interaction is None:
             raise UnknownMessage(
-                f"I have no answer with id {message_id}: reply to my answer with !correct <text>, "
+                f"I have no answer with id {message_id}: reply to my answer with "
+                f"{command('correct', '<text>')}, "
                 "or give its message id."
             )
         if " ".join(text.split()) == " ".join(interaction.reply.split()):

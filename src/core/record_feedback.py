@@ -9,6 +9,7 @@ from trainerbot.ports import FeedbackStore, InteractionLog
 from .entities import Actor, Feedback, Rating, new_id
 from .errors import EmptyMessage, MessageTooLong, UnknownMessage
 from .limits import DEFAULT_LIMITS, Limits
+from .text import command
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,9 @@ class RecordFeedback:
     async def execute(self, request: FeedbackRequest) -> FeedbackResult:
         text = request.text.strip()
         if not text and request.rating is None:
-            raise EmptyMessage("The feedback is empty: write what you think after !feedback.")
+            raise EmptyMessage(
+                f"The feedback is empty: write what you think after {command('feedback')}."
+            )
         if len(text) > self._limits.max_feedback_chars:
             raise MessageTooLong(
                 f"That feedback is {len(text)} characters; the limit is "

@@ -42,6 +42,7 @@ from .evaluation import (
 from .fix_failure import RecentTests
 from .limits import DEFAULT_LIMITS, Limits
 from .prompts import classification_instruction
+from .text import command
 
 # OpenAI's fine-tuned models: ft:<base>:<org>:<suffix>:<id>.
 FINE_TUNED_PREFIX = "ft:"
@@ -194,7 +195,9 @@ class TestModel:
         prefix = model.split(":", 1)[0] if ":" in model else None
         trained = model.startswith(FINE_TUNED_PREFIX) or prefix in self._trainers
         if trained and model not in {m.id for m in await self._models.models()}:
-            raise UnknownModel(f"There is no model {model.strip()[:80]!r}; see !models.")
+            raise UnknownModel(
+                f"There is no model {model.strip()[:80]!r}; see {command('models')}."
+            )
 
     async def _loss_curve(self, model: str) -> Sequence[LossPoint]:
         """The loss by step of the job that trained ``model``; empty when it was not trained

@@ -1,4 +1,4 @@
-"""Token counts of examples, their statistics, and OpenAI's epoch and billing estimate.
+"""Token counts of examples, their statistics, and what a trainer's estimate is made from.
 
 Counting follows OpenAI's cookbook "Data preparation and analysis for chat model fine-tuning"
 (``num_tokens_from_messages``): an example is its messages — the prompt, then the completion as an
@@ -8,19 +8,17 @@ per name never applies. Assistant tokens are the tokens of the assistant message
 completion and any earlier assistant turn). A preference example's rejected answer is not counted:
 the counts describe the conversation supervised fine-tuning trains on.
 
-The epoch and billing estimate is the cookbook's too: ``TARGET_EPOCHS`` passes over the training
-examples, more for small sets (so the model sees at least ``MIN_TARGET_EXAMPLES``), fewer for large
-ones (at most ``MAX_TARGET_EXAMPLES``); every training example is billed for its tokens, capped at
-the per-example limit, once an epoch. (For small sets the cookbook's script divides with ``//``;
-here the division rounds up, so the model does see ``MIN_TARGET_EXAMPLES``.) It is an estimate:
-OpenAI decides the epochs of a job.
+Core keeps only neutral figures: the statistics, and the training part in tokens
+(``TrainingTokens``: its examples, each capped at the trainer's per-example limit). What training
+would cost — epochs, billed tokens — is the trainer's own rule (``ModelTrainer.estimate``): a
+trainer that bills by the token answers with a ``BillingEstimate``, the others with nothing.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, NamedTuple, TypeVar
 
@@ -31,12 +29,6 @@ from .entities import Example, Role
 TOKENS_PER_MESSAGE = 3
 REPLY_PRIMING_TOKENS = 3
 
-TARGET_EPOCHS = 3
-MIN_TARGET_EXAMPLES = 100
-MAX_TARGET_EXAMPLES = 25_000
-MIN_DEFAULT_EPOCHS = 1
-MAX_DEFAULT_EPOCHS = 25
-
 T = TypeVar("T")
 
 # System prompts repeat on most lines of a chat dataset: their counts are remembered, up to this
@@ -45,17 +37,51 @@ _MEMO_SIZE = 256
 
 
 @dataclass(frozen=True)
+class TrainingTokens:
+    """The training part of a dataset in tokens: ``examples`` training examples, ``tokens`` their
+    tokens (each example's, capped at the trainer's per-example limit). What a trainer that bills
+    by the token estimates its cost from."""
+
+    examples: int
+    tokens: int
+
+
+@dataclass(frozen=True)
+class BillingEstimate:
+    """What a training job on the training part would bill: ``epochs`` passes over
+    ``training_tokens``. The trainer decides the epochs (``ModelTrainer.estimate``)."""
+
+    epochs: int
+    training_tokens: int
+
+    @property
+    def billed_tokens(self) -> int:
+        return self.epochs * self.training_tokens
+
+    def describe(self) -> str:
+        return (
+            f"estimated cost: {self.epochs} {'epoch' if self.epochs == 1 else 'epochs'} × "
+            f"{self.training_tokens:,} training tokens ≈ {self.billed_tokens:,} billed tokens"
+        )
+
+
+# A trainer's estimate (``ModelTrainer.estimate``): the training part → its cost, or None.
+Estimator = Callable[[TrainingTokens], BillingEstimate | None]
+
+
+@dataclass(frozen=True)
 class TokenCheck:
     """How validation measures examples in tokens, for one trainer.
 
     ``counter`` counts; ``max_example_tokens`` (when set) makes every example longer than it a
-    problem naming its line — the trainer's model would refuse it; ``billing`` adds the epoch and
-    billed-token estimate to the report (for trainers that bill by the token: ``openai``).
+    problem naming its line — the trainer's model would refuse it; ``estimate`` (the trainer's
+    ``ModelTrainer.estimate``) turns the training part's tokens into the cost the report shows,
+    or ``None`` for a trainer that does not bill by the token.
     """
 
     counter: TokenCounter
     max_example_tokens: int | None = None
-    billing: bool = False
+    estimate: Estimator | None = None
 
 
 @dataclass(frozen=True)
@@ -85,36 +111,6 @@ class TokenStats:
             f"p90 {self.p90:,}, max {self.maximum:,}, mean {self.mean:,.1f}; "
             f"{self.total:,} in all, {self.assistant:,} of them in answers"
         )
-
-
-@dataclass(frozen=True)
-class BillingEstimate:
-    """What a fine-tuning job on the training part would bill: ``epochs`` passes over
-    ``training_tokens`` (each example's tokens, capped at the per-example limit)."""
-
-    epochs: int
-    training_tokens: int
-
-    @property
-    def billed_tokens(self) -> int:
-        return self.epochs * self.training_tokens
-
-    def describe(self) -> str:
-        return (
-            f"estimated cost: {self.epochs} {'epoch' if self.epochs == 1 else 'epochs'} × "
-            f"{self.training_tokens:,} training tokens ≈ {self.billed_tokens:,} billed tokens"
-        )
-
-
-def estimate_epochs(train_examples: int) -> int:
-    """The cookbook's default epochs for ``train_examples`` (at least one)."""
-    if train_examples <= 0:
-        return TARGET_EPOCHS
-    if train_examples * TARGET_EPOCHS < MIN_TARGET_EXAMPLES:
-        return min(MAX_DEFAULT_EPOCHS, math.ceil(MIN_TARGET_EXAMPLES / train_examples))
-    if train_examples * TARGET_EPOCHS > MAX_TARGET_EXAMPLES:
-        return max(MIN_DEFAULT_EPOCHS, MAX_TARGET_EXAMPLES // train_examples)
-    return TARGET_EPOCHS
 
 
 def over_limit(tokens: int, limit: int) -> str:
@@ -151,7 +147,7 @@ class _Plan(Generic[T]):
 
 class TokenSurvey:
     """Counts a dataset's examples (cookbook rules, module docstring), batch by batch, and gathers
-    what the report says of them: statistics, examples over the limit, billable tokens.
+    what the report says of them: statistics, examples over the limit, the training part's tokens.
 
     Rules:
     - Each batch is one text a message for the counter's ``count_batches``: the roles' tokens are
@@ -193,17 +189,24 @@ class TokenSurvey:
     def stats(self) -> TokenStats | None:
         return self._tally.stats(self._counter.name)
 
-    def billing(
-        self, train_count: int, *, nothing_held_out: bool = False
-    ) -> BillingEstimate | None:
-        """The estimate for ``train_count`` training examples; ``nothing_held_out`` when the split
-        gave every example to training after all (the test part would have taken them all)."""
-        if not self._check.billing or not train_count:
-            return None
+    def training(self, train_count: int, *, nothing_held_out: bool = False) -> TrainingTokens:
+        """The training part: ``train_count`` examples and their billable tokens;
+        ``nothing_held_out`` when the split gave every example to training after all (the test
+        part would have taken them all)."""
         tokens = self._training_tokens
         if nothing_held_out:
             tokens += self._held_out_tokens
-        return BillingEstimate(estimate_epochs(train_count), tokens)
+        return TrainingTokens(train_count, tokens)
+
+    def billing(
+        self, train_count: int, *, nothing_held_out: bool = False
+    ) -> BillingEstimate | None:
+        """The trainer's estimate for the training part (``training``); ``None`` when the
+        trainer gives none, or when nothing would train."""
+        estimate = self._check.estimate
+        if estimate is None or not train_count:
+            return None
+        return estimate(self.training(train_count, nothing_held_out=nothing_held_out))
 
     def _plan(self, examples: Sequence[Example], held_out: Sequence[bool], tag: T) -> _Plan[T]:
         memo, role_tokens = self._memo, self._role_tokens

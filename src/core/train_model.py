@@ -42,6 +42,7 @@ from .jobs import register_model
 from .limits import DEFAULT_LIMITS, Limits
 from .manage_settings import system_prompt
 from .paths import parse_user_path
+from .text import command
 from .tokens import TokenCheck
 
 
@@ -91,10 +92,11 @@ class TrainModel:
       report says which.
     - The validation report comes before anything starts: any bad line, too few examples for the
       trainer, an example longer than the trainer's token limit (counted with ``tokens``, which also
-      gives token statistics and, for a trainer that bills by the token, the estimated epochs and
-      billed tokens), or a classification set with one label stops here (``DatasetInvalid`` carrying the
-      report), and nothing is uploaded, saved or recorded. So does a trainer's ``preflight``
-      refusal (data it does not take, a package or model it lacks), in its own one line.
+      gives token statistics and, for a trainer that bills by the token, its own estimate of the
+      cost from the training part's tokens: ``ModelTrainer.estimate``), or a classification set
+      with one label stops here (``DatasetInvalid`` carrying the report), and nothing is uploaded,
+      saved or recorded. So does a trainer's ``preflight`` refusal (data it does not take, a
+      package or model it lacks), in its own one line.
     - A valid dataset is saved and its job recorded *before* the trainer starts, so a crash part-way
       leaves a job to resume; a trainer that refuses (permission denied, an outage) leaves the job
       recorded as failed with the reason, and the reason reaches the user. A job that finished at
@@ -136,7 +138,7 @@ class TrainModel:
         dataset, parsed, duplicates = await self._dataset(request)
         check = None
         if self._tokens is not None:
-            check = TokenCheck(self._tokens, trainer.max_example_tokens, trainer.bills_by_token)
+            check = TokenCheck(self._tokens, trainer.max_example_tokens, trainer.estimate)
         report = await asyncio.to_thread(
             validate,
             dataset,
@@ -240,7 +242,7 @@ class TrainModel:
         if selected is None:
             raise InvalidArgument(
                 "Give data to train on: inline text, an attachment, data_dir=<folder>, "
-                "corrections=true, or choose a dataset with !select_dataset."
+                f"corrections=true, or choose a dataset with {command('select_dataset')}."
             )
         dataset = await self._datasets.get(selected)
         if dataset is None:

@@ -9,6 +9,7 @@ from trainerbot.ports import ModelRegistry
 from .access import require_trainer
 from .entities import Actor
 from .errors import UnknownModel
+from .text import command
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class UseModel:
         wanted = request.model.strip()
         known = {self._default_model, *(m.id for m in await self._models.models())}
         if wanted not in known:
-            raise UnknownModel(f"There is no model {wanted[:80]!r}; see !models.")
+            raise UnknownModel(f"There is no model {wanted[:80]!r}; see {command('models')}.")
         previous = await self._models.active() or self._default_model
         await self._models.activate(wanted)
         return UseModelResult(model=wanted, previous=previous)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from trainerbot.core.entities import Dataset, TrainingJob, TrainingSpec
+
+if TYPE_CHECKING:  # core.tokens imports the ports: named for the type checker only
+    from trainerbot.core.tokens import BillingEstimate, TrainingTokens
 
 
 @runtime_checkable
 class ModelTrainer(Protocol):
     """One way of training. ``name`` is what users choose with ``method=``.
 
-    ``max_example_tokens`` and ``bills_by_token`` say how the validation report measures a
-    dataset for this trainer; by default there is no limit and no bill.
+    ``max_example_tokens`` and ``estimate`` say how the validation report measures a dataset for
+    this trainer; by default there is no limit and no bill, so a trainer that does not bill by the
+    token implements neither.
     ``start`` returns the job in its first state (a fast trainer may return it already final);
     ``refresh`` asks the provider for the job's current state; ``cancel`` stops it.
     """
@@ -31,11 +35,11 @@ class ModelTrainer(Protocol):
         the validation report (``None``: no limit)."""
         return None
 
-    @property
-    def bills_by_token(self) -> bool:
-        """Whether the provider bills training by the token: the validation report then estimates
-        the epochs and billed tokens."""
-        return False
+    def estimate(self, training: TrainingTokens) -> BillingEstimate | None:
+        """What training on ``training`` (the training part's examples and tokens) would bill, by
+        this trainer's own rules (a provider's epochs, its per-token bill), for the validation
+        report; ``None``, the default, for a trainer that does not bill by the token."""
+        return None
 
     async def preflight(self, dataset: Dataset) -> None:
         """Refuse, before anything is saved or recorded, what this trainer cannot train at all

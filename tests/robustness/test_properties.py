@@ -61,7 +61,7 @@ from trainerbot.core.errors import (
     TrainerbotError,
 )
 from trainerbot.core.paths import MAX_NAME_BYTES, MAX_PATH_CHARS, parse_user_path
-from trainerbot.core.tokens import TokenCheck
+from trainerbot.core.tokens import BillingEstimate, TokenCheck
 
 # TRAINERBOT_PROPERTY_SCALE=20 runs each property twenty times as long, for a deeper search.
 SCALE = max(1, int(os.environ.get("TRAINERBOT_PROPERTY_SCALE", "1")))
@@ -371,7 +371,15 @@ def check_parse_result(parsed: ParseResult, text: str) -> None:
 def check_report(parsed: ParseResult, *, tokens: bool) -> ValidationReport:
     """``build_dataset`` and ``validate`` take any parse result; the report reads in lines."""
     dataset, duplicates = build_dataset("data", parsed, source="data")
-    check = TokenCheck(WordCounter(), max_example_tokens=30, billing=True) if tokens else None
+    check = (
+        TokenCheck(
+            WordCounter(),
+            max_example_tokens=30,
+            estimate=lambda training: BillingEstimate(1, training.tokens),
+        )
+        if tokens
+        else None
+    )
     report = validate(dataset, parsed, duplicates=duplicates, min_examples=1, tokens=check)
     assert len(report.summary().splitlines()) == 1
     for line in report.details():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from records_support import correction
@@ -47,6 +48,7 @@ from trainerbot.core.errors import (
     WorkspaceFileNotFound,
 )
 from trainerbot.core.limits import Limits
+from trainerbot.core.tokens import BillingEstimate, TrainingTokens
 from trainerbot.core.train_model import TrainModel, TrainRequest
 
 
@@ -1056,14 +1058,26 @@ async def test_an_example_over_the_trainers_token_limit_stops_training_naming_it
     nothing_recorded()
 
 
-async def test_a_trainer_that_bills_by_the_token_gets_a_cost_estimate(
+class BillingTrainer(InMemoryModelTrainer):
+    """Bills by the token, two epochs whatever the size: records what it was asked to estimate."""
+
+    def __init__(self, name: str, **options: Any) -> None:
+        super().__init__(name, **options)
+        self.asked: list[TrainingTokens] = []
+
+    def estimate(self, training: TrainingTokens) -> BillingEstimate | None:
+        self.asked.append(training)
+        return BillingEstimate(epochs=2, training_tokens=training.tokens)
+
+
+async def test_a_trainer_that_bills_by_the_token_gets_its_cost_estimate_in_the_report(
     counter: TiktokenTokenCounter,
     workspace: InMemoryWorkspace,
     jobs: InMemoryJobStore,
     datasets: InMemoryDatasetStore,
     trainer: Actor,
 ) -> None:
-    billed = InMemoryModelTrainer("billed", bills_by_token=True, max_example_tokens=65_536)
+    billed = BillingTrainer("billed", max_example_tokens=65_536)
     sut = counted_sut(billed, counter, workspace, jobs, datasets)
 
     result = await sut.execute(TrainRequest(actor=trainer, data=chat_jsonl(20)))
@@ -1072,11 +1086,13 @@ async def test_a_trainer_that_bills_by_the_token_gets_a_cost_estimate(
     assert report.tokens is not None
     assert report.tokens.encoding == "cl100k_base"
     assert report.tokens.examples == 20
-    assert report.billing is not None
-    # 100 examples seen at least: ceil(100 / trained) epochs over the training part's tokens.
-    assert report.billing.epochs == -(-100 // report.train_count)
-    assert 0 < report.billing.training_tokens < report.tokens.total
-    assert "billed tokens" in "\n".join(report.details())
+    # The trainer is asked once, about the training part only: its examples and their tokens.
+    [training] = billed.asked
+    assert training.examples == report.train_count == len(billed.started[0].dataset.examples)
+    assert 0 < training.tokens < report.tokens.total
+    assert report.billing == BillingEstimate(epochs=2, training_tokens=training.tokens)
+    assert report.billing.describe() in report.details()
+    assert f"≈ {2 * training.tokens:,} billed tokens" in report.billing.describe()
 
 
 async def test_a_trainer_that_does_not_bill_gets_token_statistics_only(

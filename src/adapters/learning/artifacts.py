@@ -46,6 +46,7 @@ from typing import Any, Protocol, runtime_checkable
 from trainerbot.adapters._fsutil import atomic_write_bytes, fsync_dir
 from trainerbot.core.entities import TrainingJob
 from trainerbot.core.errors import ServiceError, UnknownModel
+from trainerbot.core.text import command
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def parse_model_id(model_id: str) -> tuple[str, str]:
     match = MODEL_ID_PATTERN.fullmatch(model_id)
     if match is None or len(model_id) > MAX_ID_CHARS:
         shown = model_id[:80]
-        raise UnknownModel(f"There is no model {shown!r}; see !models.")
+        raise UnknownModel(f"There is no model {shown!r}; see {command('models')}.")
     return match.group(1), match.group(2)
 
 

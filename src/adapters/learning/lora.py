@@ -37,7 +37,7 @@ from trainerbot.core.errors import (
     TrainerbotError,
     UnknownModel,
 )
-from trainerbot.core.text import plural
+from trainerbot.core.text import command, plural
 from trainerbot.ports import ChatModel, Embeddings, ModelTrainer
 
 from ._worker import Worker
@@ -552,7 +552,7 @@ def adapter_path(artifacts: ArtifactStore, model_id: str) -> Path:
     """
     data = artifacts.load(model_id)
     if data is None:
-        raise UnknownModel(f"There is no trained model {model_id}; see !models.")
+        raise UnknownModel(f"There is no trained model {model_id}; see {command('models')}.")
     manifest = unpack(data, model_id).manifest
     path = artifacts.sidecar(model_id, ADAPTER_SUFFIX)
     if path is None or manifest.get("adapter_sha256") != file_sha256(path):

@@ -3,6 +3,15 @@
 Self-serve fine-tuning is closing: organisations that never fine-tuned already get "permission
 denied", and from 2027-01-06 nobody can start a job. A refusal therefore becomes one sentence that
 names the trainers that need no permission (``fewshot``, ``local`` and ``lora``).
+
+OpenAI bills fine-tuning by the token, so this trainer estimates a job's cost for the validation
+report (``estimate_billing``). The rule is the cookbook's ("Data preparation and analysis for chat
+model fine-tuning"): ``TARGET_EPOCHS`` passes over the training examples, more for small sets (so
+the model sees at least ``MIN_TARGET_EXAMPLES``), fewer for large ones (at most
+``MAX_TARGET_EXAMPLES``); every training example is billed for its tokens, capped at the
+per-example limit, once an epoch. (For small sets the cookbook's script divides with ``//``; here
+the division rounds up, so the model does see ``MIN_TARGET_EXAMPLES``.) It is an estimate: OpenAI
+decides the epochs of a job.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from trainerbot.core.entities import (
 )
 from trainerbot.core.errors import CapabilityUnavailable, DatasetInvalid, ServiceError
 from trainerbot.core.prompts import classification_instruction
+from trainerbot.core.tokens import BillingEstimate, TrainingTokens
 from trainerbot.ports import ModelTrainer
 
 from .client import as_subject
@@ -47,6 +57,13 @@ MIN_EXAMPLES = 10  # OpenAI refuses training files with fewer
 DEFAULT_MAX_EXAMPLE_TOKENS = 65_536
 EVENTS_KEPT = 5
 LOSS_POINTS_KEPT = 10_000  # a loss curve's points at most (a results file has one a step)
+
+# The cookbook's epochs (module docstring).
+TARGET_EPOCHS = 3
+MIN_TARGET_EXAMPLES = 100
+MAX_TARGET_EXAMPLES = 25_000
+MIN_DEFAULT_EPOCHS = 1
+MAX_DEFAULT_EPOCHS = 25
 
 PERMISSION_DENIED = (
     "OpenAI does not allow this account to start fine-tuning jobs (self-serve fine-tuning is "
@@ -64,6 +81,26 @@ STATUSES: Mapping[str, JobStatus] = {
     "failed": JobStatus.FAILED,
     "cancelled": JobStatus.CANCELLED,
 }
+
+
+def estimate_epochs(train_examples: int) -> int:
+    """The cookbook's default epochs for ``train_examples`` (at least one)."""
+    if train_examples <= 0:
+        return TARGET_EPOCHS
+    if train_examples * TARGET_EPOCHS < MIN_TARGET_EXAMPLES:
+        return min(MAX_DEFAULT_EPOCHS, math.ceil(MIN_TARGET_EXAMPLES / train_examples))
+    if train_examples * TARGET_EPOCHS > MAX_TARGET_EXAMPLES:
+        return max(MIN_DEFAULT_EPOCHS, MAX_TARGET_EXAMPLES // train_examples)
+    return TARGET_EPOCHS
+
+
+def estimate_billing(training: TrainingTokens) -> BillingEstimate | None:
+    """What a fine-tuning job on ``training`` would bill: the cookbook's epochs for its examples,
+    each epoch billing its tokens (already capped at the per-example limit); ``None`` when nothing
+    would train."""
+    if training.examples <= 0:
+        return None
+    return BillingEstimate(estimate_epochs(training.examples), training.tokens)
 
 
 def _message(role: str, content: str) -> dict[str, str]:
@@ -170,9 +207,9 @@ class OpenAIModelTrainer(ModelTrainer):
     def max_example_tokens(self) -> int | None:
         return self._max_example_tokens
 
-    @property
-    def bills_by_token(self) -> bool:
-        return True
+    def estimate(self, training: TrainingTokens) -> BillingEstimate | None:
+        """OpenAI bills by the token: the cookbook's estimate (``estimate_billing``)."""
+        return estimate_billing(training)
 
     # --- starting ---------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ the job to its fine-tuned model, and the refusals it turns into clear sentences.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 from typing import Any
 
 import pytest
@@ -21,8 +23,18 @@ from openai_adapter_support import (
     spec_for,
 )
 
+from trainerbot.adapters.memory import (
+    InMemoryCorrectionStore,
+    InMemoryDatasetStore,
+    InMemoryJobStore,
+    InMemoryModelRegistry,
+    InMemoryWorkspace,
+)
 from trainerbot.adapters.openai import OpenAIModelTrainer, make_client, service_name
+from trainerbot.adapters.openai.trainer import estimate_epochs
+from trainerbot.adapters.tokens import TiktokenTokenCounter
 from trainerbot.core.entities import (
+    Actor,
     Dataset,
     Example,
     JobStatus,
@@ -38,6 +50,8 @@ from trainerbot.core.errors import (
     TrainerbotError,
 )
 from trainerbot.core.prompts import classification_instruction
+from trainerbot.core.tokens import BillingEstimate, TrainingTokens
+from trainerbot.core.train_model import TrainModel, TrainRequest
 from trainerbot.ports import LossCurveSource
 
 
@@ -626,3 +640,79 @@ async def test_a_job_openai_never_accepted_has_no_loss_curve(sut: OpenAIModelTra
     job = await start(sut)
 
     assert await sut.loss_curve(dataclasses.replace(job, provider_job_id=None)) == ()
+
+
+# --- the cost estimate ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("train_examples", "epochs"),
+    [(1, 25), (3, 25), (10, 10), (30, 4), (34, 3), (100, 3), (8_333, 3), (8_334, 2), (30_000, 1)],
+)
+def test_epochs_follow_the_cookbook(train_examples: int, epochs: int) -> None:
+    # At least 100 examples seen (rounded up, at most 25 epochs), 3 epochs in the middle, at most
+    # 25,000 examples seen (at least one epoch).
+    assert estimate_epochs(train_examples) == epochs
+
+
+def test_the_estimate_bills_the_training_tokens_once_an_epoch(sut: OpenAIModelTrainer) -> None:
+    estimate = sut.estimate(TrainingTokens(examples=2, tokens=33))
+
+    assert estimate == BillingEstimate(epochs=estimate_epochs(2), training_tokens=33)
+    assert estimate.billed_tokens == 25 * 33
+
+
+def test_nothing_to_train_is_no_bill(sut: OpenAIModelTrainer) -> None:
+    assert sut.estimate(TrainingTokens(examples=0, tokens=0)) is None
+
+
+async def test_the_train_report_shows_openais_estimate_of_the_training_part(
+    openai_server: FakeOpenAI, sut: OpenAIModelTrainer
+) -> None:
+    counter = TiktokenTokenCounter()
+    train_model = TrainModel(
+        trainers={sut.name: sut},
+        default_trainer=sut.name,
+        datasets=InMemoryDatasetStore(),
+        corrections=InMemoryCorrectionStore(),
+        jobs=InMemoryJobStore(),
+        models=InMemoryModelRegistry(),
+        workspace=InMemoryWorkspace(),
+        tokens=counter,
+    )
+    lines = [
+        {
+            "messages": [
+                {"role": "user", "content": f"q{n}"},
+                {"role": "assistant", "content": f"a{n}"},
+            ]
+        }
+        for n in range(40)
+    ]
+    data = "\n".join(json.dumps(line) for line in lines)
+
+    result = await train_model.execute(
+        TrainRequest(actor=Actor("u", "Tess", can_train=True), data=data)
+    )
+
+    train, _ = result.dataset.split()
+    # The cookbook's count of each training example: 3 to prime the reply, then per message 3,
+    # its role and its content.
+    tokens = sum(
+        3
+        + 3
+        + counter.count("user")
+        + counter.count(e.user_text)
+        + 3
+        + counter.count("assistant")
+        + counter.count(e.completion)
+        for e in train.examples
+    )
+    assert len(train.examples) * 3 < 100  # a small set: more epochs, so 100 examples are seen
+    epochs = math.ceil(100 / len(train.examples))
+    assert result.report.billing == BillingEstimate(epochs, tokens)
+    assert result.report.details()[-1] == (
+        f"estimated cost: {epochs} epochs × {tokens:,} training tokens ≈ "
+        f"{epochs * tokens:,} billed tokens"
+    )
+    assert len(job_creations(openai_server)) == 1

@@ -151,7 +151,7 @@ def test_validation_names_the_line_over_the_limit(counter: TiktokenTokenCounter)
     path = DATA / "over_token_limit.jsonl"
     parsed = parse_text(path.read_text(encoding="utf-8"), filename=path.name)
     dataset, _ = build_dataset("history", parsed, source=path.name)
-    check = TokenCheck(counter, max_example_tokens=40, billing=True)
+    check = TokenCheck(counter, max_example_tokens=40)
 
     sut = validate(dataset, parsed, duplicates=0, min_examples=1, tokens=check)
 
