@@ -1,7 +1,10 @@
 """The ``trainerbot`` command (also ``python -m trainerbot``).
 
 trainerbot              the Discord bot when TRAINERBOT_DISCORD_TOKEN is set, else the console
-trainerbot run          the Discord bot (explains what to set when there is no token)
+trainerbot run          the Discord bot (explains what to set when there is no token); an
+                        unreachable Discord is retried (--attempts), a refused token or a
+                        missing intent is one line
+trainerbot invite       the URL that adds the bot to a server (scopes and permissions it needs)
 trainerbot console      the command set in a terminal (interactive, or piped line by line)
 trainerbot doctor       what is configured and which engines are available; never a secret
 trainerbot train|test|jobs ARGS...   one console command, e.g. `trainerbot train data_dir=x`
@@ -23,6 +26,7 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -34,6 +38,9 @@ from trainerbot import __version__
 from trainerbot.adapters.audio import whisper_weights
 from trainerbot.adapters.audio.espeak import espeak_voice_for
 from trainerbot.adapters.console import Console
+from trainerbot.adapters.discord import startup
+from trainerbot.adapters.discord.invite import application_id_from_token, invite_url
+from trainerbot.adapters.discord.sync import STATE_FILENAME
 from trainerbot.adapters.embeddings import MiniLMEmbeddings
 from trainerbot.adapters.learning import LoraModelTrainer, finetune_installed
 from trainerbot.adapters.learning.lora import NOT_INSTALLED as LORA_NOT_INSTALLED
@@ -109,6 +116,7 @@ async def _console(
         scope.use_cases,
         prefix=settings.command_prefix,
         exports_dir=_exports_dir(settings, tenant),
+        tenant=tenant,
     )
     return await console.run(stdin=stdin)
 
@@ -120,6 +128,7 @@ async def _one_command(settings: Settings, line: str, *, server: str | None = No
         scope.use_cases,
         prefix=settings.command_prefix,
         exports_dir=_exports_dir(settings, tenant),
+        tenant=tenant,
     )
     reply = await console.handle_to_the_end(line)
     return 1 if reply.startswith("error:") else 0
@@ -155,18 +164,47 @@ def tenant_lines(settings: Settings, shown: int = 20) -> list[str]:
     return lines
 
 
-def _run_discord(settings: Settings) -> int:
+def _run_discord(settings: Settings, attempts: int = startup.Retry.attempts) -> int:
+    """The bot until it is stopped. Its slash commands are synced when they changed since the
+    last start (the fingerprint in ``<workspace>/.discord-commands.sha256``); start-up faults
+    are one line each and an exit code (``startup.run_bot``)."""
     if settings.discord_token is None:
         print(DISCORD_SETUP_HELP, file=sys.stderr)
         return EXIT_CONFIG
     bot = create_bot(create_container(settings))
+    bot.options = replace(bot.options, commands_state=settings.workspace / STATE_FILENAME)
     # What is alive now (modules, the container) lives as long as the bot: kept out of the
     # collector's full passes, which otherwise pause the event loop ~0.1 s (bench/load.py).
     gc.collect()
     gc.freeze()
-    # discord.py's own logging setup (log_handler) is skipped: main() has configured logging.
-    bot.run(settings.discord_token.get_secret_value(), log_handler=None)
+    # discord.py's own logging setup is not used: main() has configured logging.
+    return startup.run_bot(
+        bot, settings.discord_token.get_secret_value(), retry=startup.Retry(attempts=attempts)
+    )
+
+
+def _invite(settings: Settings, client_id: int | None) -> int:
+    if client_id is None and settings.discord_token is not None:
+        client_id = application_id_from_token(settings.discord_token.get_secret_value())
+    if client_id is None:
+        print(
+            "trainerbot: give --client-id (the Application ID on the General Information page "
+            "at https://discord.com/developers/applications), or set TRAINERBOT_DISCORD_TOKEN",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    print(invite_url(client_id))
     return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def _without_credentials(url: str) -> str:
@@ -335,7 +373,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"trainerbot {__version__}")
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="start the Discord bot")
+    run = sub.add_parser("run", help="start the Discord bot")
+    run.add_argument(
+        "--attempts",
+        type=_positive,
+        default=startup.Retry.attempts,
+        help="how many times to try reaching Discord at start, waiting 1, 2, 4 … s (at most "
+        f"60 s) in between (default {startup.Retry.attempts})",
+    )
+    invite = sub.add_parser(
+        "invite",
+        help="print the URL that adds the bot to a server",
+        description="Print the URL that adds the bot to a server, with the bot and "
+        "applications.commands scopes and exactly the permissions the bot uses.",
+    )
+    invite.add_argument(
+        "--client-id",
+        type=_positive,
+        help="the application's id (Application ID in the developer portal); by default read "
+        "from TRAINERBOT_DISCORD_TOKEN, whose first part is the bot's id in base64 (the "
+        "application's id for applications made since 2017)",
+    )
     server_help = "act inside this server's tenant (its id; default: the console's own)"
     console = sub.add_parser("console", help="the commands in this terminal")
     console.add_argument("--server", help=server_help)
@@ -370,7 +428,9 @@ def _main(argv: Sequence[str] | None) -> int:
         print("\n".join(doctor(settings)))
         return 0
     if args.command == "run":
-        return _run_discord(settings)
+        return _run_discord(settings, args.attempts)
+    if args.command == "invite":
+        return _invite(settings, args.client_id)
     if args.command == "console":
         return asyncio.run(_console(settings, server=args.server))
     if args.command == "adopt":

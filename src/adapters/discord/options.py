@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from trainerbot.core.limits import MIB
 
@@ -17,6 +18,10 @@ class BotOptions:
     - ``max_upload_bytes`` / ``max_audio_bytes``: attachments over these are refused unread.
     - ``language``: for speech recognition and synthesis (the engines' default if None).
     - ``guilds``: the servers the bot serves (it leaves others). Empty: any.
+    - ``commands_state``: the file keeping the fingerprint of the slash commands last synced to
+      Discord; once logged in, the bot syncs its global slash commands only when they differ
+      from it (``sync.sync_if_changed``). None (the default, and for dpytest): never synced
+      by the bot — ``trainerbot run`` sets it to ``<workspace>/.discord-commands.sha256``.
 
     The trainer role is each server's own (``!settings``; ``TRAINERBOT_TRAINER_ROLE`` is the
     default), decided in the core with the operators' ids.
@@ -29,3 +34,4 @@ class BotOptions:
     max_audio_bytes: int = 25 * MIB
     language: str | None = None
     guilds: frozenset[int] = field(default_factory=frozenset)
+    commands_state: Path | None = None
