@@ -89,6 +89,17 @@ class SettingsResult:
     changed: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class MemberView:
+    """Who someone is in this tenant (``!whoami``)."""
+
+    id: str
+    name: str
+    can_train: bool
+    trainer_role: str
+    active_model: str
+
+
 class ManageSettings:
     """Show or change this tenant's settings.
 
@@ -137,6 +148,15 @@ class ManageSettings:
             active_model=active or self._default_model,
             active_is_default=active is None or active == self._default_model,
             changed=tuple(changed),
+        )
+
+    async def whoami(self, actor: Actor) -> MemberView:
+        """Who ``actor`` is here: open to everyone, it shows only what concerns them (whether
+        they may train, the role that would let them, the model that answers them)."""
+        role = (await self._settings.get()).trainer_role or self._default_role
+        active = await self._models.active()
+        return MemberView(
+            actor.id, actor.name, actor.can_train, role, active or self._default_model
         )
 
     def _persona(self, text: str) -> str | None:

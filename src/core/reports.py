@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .commands import COMMANDS
 from .datasets import ValidationReport
 from .entities import Archive, FileContent, JobStatus, TrainingJob
 from .errors import DatasetInvalid
@@ -14,32 +13,8 @@ from .limits import human_bytes
 from .list_models import ListModelsResult
 from .manage_settings import SettingsResult
 from .test_model import PREDICTIONS_FILE, TestResult
-from .text import plural
+from .text import command, plural
 from .train_model import TrainResult
-
-USAGE_WIDTH = 24
-
-
-def help_text(prefix: str, command: str | None) -> str:
-    if command:
-        spec = COMMANDS.get(command.removeprefix(prefix).lower())
-        if spec is None:
-            return f"error: unknown command {command[:40]}. Type {prefix}help to see the commands."
-        lines = [spec.usage(prefix), f"  {spec.summary}"]
-        lines += [f"  {p.name}: {p.help}" for p in spec.params]
-        if spec.trainer_only:
-            lines.append("  (trainers only)")
-        return "\n".join(lines)
-    lines = ["Commands (trainer-only ones marked *):"]
-    for spec in COMMANDS.values():
-        mark = "*" if spec.trainer_only else " "
-        usage = spec.usage(prefix)
-        if len(usage) > USAGE_WIDTH:
-            lines.append(f" {mark} {usage}\n     {spec.summary}")
-        else:
-            lines.append(f" {mark} {usage:<{USAGE_WIDTH}} {spec.summary}")
-    lines.append(f"Anything else is answered by the model. {prefix}help <command> for details.")
-    return "\n".join(lines)
 
 
 def dataset_invalid(error: DatasetInvalid) -> str:
@@ -76,50 +51,48 @@ def _progress(metrics: Mapping[str, float]) -> str:
     return ", ".join(shown)
 
 
-def train_result(result: TrainResult, *, prefix: str = "!") -> str:
+def train_result(result: TrainResult) -> str:
     lines = [f"Training job {result.job.id} ({result.job.trainer}): {result.job.status.value}."]
     lines.append(f"Dataset {result.dataset.name}: {result.report.summary()}")
     lines += [f"  {line}" for line in result.report.details()]
     if result.job.model:
         model = result.job.model
-        lines.append(f"Model {model} is ready: use it with {prefix}use {model}")
+        lines.append(f"Model {model} is ready: use it with {command('use', model)}")
     else:
-        lines.append(f"Follow it with {prefix}jobs {result.job.id}")
+        lines.append(f"Follow it with {command('jobs', result.job.id)}")
     return "\n".join(lines)
 
 
-def job_outcome(job: TrainingJob, *, prefix: str = "!") -> str:
+def job_outcome(job: TrainingJob) -> str:
     """How a finished job ended, in one line."""
     if job.status is JobStatus.SUCCEEDED and job.model:
-        return (
-            f"Training job {job.id} succeeded: model {job.model} is ready — {prefix}use {job.model}"
-        )
+        return f"Training job {job.id} succeeded: model {job.model} is ready — {command('use', job.model)}"
     if job.status is JobStatus.FAILED:
         return f"Training job {job.id} failed: {job.error or 'the trainer gave no reason'}"
     return f"Training job {job.id} ended: {job.status.value}."
 
 
-def test_result(result: TestResult, *, prefix: str) -> str:
+def test_result(result: TestResult) -> str:
     lines = [result.report.summary(), *(f"  {line}" for line in result.report.lines())]
     if result.baseline_report is not None and result.comparison is not None:
         lines.append(f"Baseline: {result.baseline_report.summary()}")
         lines.append(result.comparison.summary())
     if result.report.failures:
         lines.append(
-            f"{prefix}fix <number> [right answer] turns a failure into a correction "
+            f"{command('fix', '<number> [right answer]')} turns a failure into a correction "
             f"(every example is in {PREDICTIONS_FILE})."
         )
     lines += result.notes
     return "\n".join(lines)
 
 
-def fix_result(result: FixFailureResult, *, prefix: str = "!") -> str:
+def fix_result(result: FixFailureResult) -> str:
     correction = result.correction
     return (
         f"Failure {result.number} is now correction {correction.id}: "
         f"{_quoted(correction.prompt)} → {_quoted(correction.corrected)} "
         f"(the model said {_quoted(correction.wrong_answer)}). "
-        f"{prefix}train corrections=true trains on the corrections."
+        f"{command('train', 'corrections=true')} trains on the corrections."
     )
 
 
@@ -152,7 +125,7 @@ def models(result: ListModelsResult) -> str:
     return "\n".join(lines)
 
 
-def settings(result: SettingsResult, *, prefix: str = "!") -> str:
+def settings(result: SettingsResult) -> str:
     """``!settings`` and ``!persona``: what changed, then every setting of this tenant."""
 
     def default(is_default: bool) -> str:
@@ -160,10 +133,10 @@ def settings(result: SettingsResult, *, prefix: str = "!") -> str:
 
     lines = [f"Changed the {' and '.join(result.changed)}."] if result.changed else []
     lines += [
-        f"Model: {result.active_model}{default(result.active_is_default)} — {prefix}use to change.",
+        f"Model: {result.active_model}{default(result.active_is_default)} — {command('use')} to change.",
         f"Trainer role: {result.trainer_role}{default(result.trainer_role_is_default)} — "
-        f"{prefix}settings trainer_role=<name> to change.",
-        f"Persona{default(result.persona_is_default)} — {prefix}persona <text> to change:",
+        f"{command('settings', 'trainer_role=<name>')} to change.",
+        f"Persona{default(result.persona_is_default)} — {command('persona', '<text>')} to change:",
         _quoted(result.persona, 400),
     ]
     return "\n".join(lines)

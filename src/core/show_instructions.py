@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from trainerbot.ports import Workspace
 
 from .errors import DatasetError
+from .text import current_prefix
 
 MAX_INSTRUCTION_BYTES = 100_000
+# "!" starting a command's name ("`!train`"), not ending a sentence ("Hi!").
+_COMMAND_MARK = re.compile(r"(?<![\w!])!(?=[a-z_]+\b)")
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,8 @@ class ShowInstructions:
     """Show the instructions (Markdown).
 
     Rules: a file at ``instruction_path`` in the workspace (the original's ``bot_instruction.md``)
-    wins, so a team can write its own; otherwise the default text shipped with trainerbot. A
+    wins, so a team can write its own; otherwise the default text shipped with trainerbot, its
+    commands written with the configured prefix. A
     workspace file that is not UTF-8 text is reported, not shown garbled.
     """
 
@@ -44,4 +49,6 @@ class ShowInstructions:
                 raise DatasetError(f"{self._path} in the workspace is not UTF-8 text.") from None
             if text.strip():
                 return InstructionsResult(text=text.strip(), source=self._path)
-        return InstructionsResult(text=self._default_text.strip(), source="default")
+        # The shipped text names commands as ``!name``: shown with the prefix in effect.
+        text = _COMMAND_MARK.sub(lambda _: current_prefix(), self._default_text.strip())
+        return InstructionsResult(text=text, source="default")

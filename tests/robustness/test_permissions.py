@@ -33,7 +33,6 @@ from discord.ext import commands
 
 from trainerbot.adapters.console import Console
 from trainerbot.adapters.discord.bot import TrainerBot, build_bot
-from trainerbot.adapters.discord.commands import CommandFailed
 from trainerbot.adapters.discord.options import BotOptions
 from trainerbot.adapters.memory import (
     InMemoryAudioConverter,
@@ -55,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters" / "disco
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import slash_support
 from discord_support import on_dpytest
-from slash_support import RecordingInteraction, refused_errors, tenant_state
+from slash_support import RecordingInteraction, tenant_state
 
 TRAINER_ROLE = "trainer"
 REFUSAL = str(PermissionDenied())
@@ -65,7 +64,16 @@ TRAINER_COMMANDS = sorted(name for name, spec in COMMANDS.items() if spec.traine
 PUBLIC_COMMANDS = sorted(name for name, spec in COMMANDS.items() if not spec.trainer_only)
 # Making a command public is a security decision: it is pinned here, so that a trainer command
 # whose ``trainer_only`` flag is lost fails this file instead of quietly opening up.
-EVERYONE_MAY = {"hi", "help", "instruction", "join", "leave", "correct", "feedback"}
+EVERYONE_MAY = {
+    "hi",
+    "help",
+    "instruction",
+    "join",
+    "leave",
+    "correct",
+    "feedback",
+    "whoami",
+}
 
 TEST_DATA = json.dumps(
     {
@@ -95,6 +103,7 @@ ARGS: Mapping[str, str] = {
     "jobs": "<job>",
     "cancel": "<job>",
     "models": "",
+    "whoami": "",
     "use": "<model>",
     "persona": "You are a pirate; answer as one.",
     "settings": "trainer_role=teachers",
@@ -341,10 +350,6 @@ async def test_a_member_is_refused_every_trainer_command_as_slash_and_nothing_ch
     interaction = await slash(world, name, world.args(name), world.member)
 
     assert interaction.texts == [REFUSAL]
-    assert interaction.command_failed
-    [error] = refused_errors()
-    assert isinstance(error, CommandFailed)
-    assert isinstance(error.error, PermissionDenied)
     assert await state(world) == before
     assert drain() == [], "nothing was posted in the channel either"
 
@@ -358,8 +363,6 @@ async def test_trainers_and_administrators_are_not_refused_as_slash(
 
     assert interaction.texts, f"/{name} got no answer"
     assert REFUSAL not in interaction.texts
-    assert not interaction.command_failed, interaction.texts
-    assert refused_errors() == []
 
 
 async def test_a_slash_train_by_a_trainer_trains(world: World) -> None:

@@ -1,5 +1,5 @@
-"""The Discord bot: discord.py's ``commands.Bot`` with one cog per concern, built from each
-tenant's use cases. ``build_bot`` is the way in; ``trainerbot.create_bot`` builds it from a
+"""The Discord bot: discord.py's ``commands.Bot`` with the catalogue's commands (prefix and
+slash, ``commands.DiscordCommands``) and the chat cog, built from each tenant's use cases. ``build_bot`` is the way in; ``trainerbot.create_bot`` builds it from a
 container."""
 
 from __future__ import annotations
@@ -11,19 +11,20 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from trainerbot.core.commands import unknown
+from trainerbot.core.job_watch import JobWatch
 from trainerbot.core.tenancy import Tenant, TenantScope
+from trainerbot.core.text import command_prefix
 
 from .chat import ChatCog
-from .corrections import CorrectionsCog
+from .commands import DiscordCommands
 from .errors import error_reply
-from .files import FilesCog
-from .jobs import JobFollower
+from .jobs import DiscordJobs
 from .messaging import send_text
 from .options import BotOptions
+from .sync import sync_if_changed
 from .tenancy import DiscordTenancy
-from .training import TrainingCog
 from .voice import DiscordVoice
-from .voice_commands import VoiceCog
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,9 @@ class TrainerBot(commands.Bot):
       message, or a generic line while the details go to the log.
     - Nothing the bot sends pings anyone (``allowed_mentions`` is none, for every message).
     - Training jobs started here are followed until they end; once connected, the bot follows
-      again the unfinished jobs it was following before a restart (``JobFollower``).
+      again the unfinished jobs it was following before a restart (``JobWatch``, ``DiscordJobs``).
+    - Once logged in, the slash commands are synced to Discord when they changed since the
+      last sync, if ``options.commands_state`` is set (``sync.sync_if_changed``).
     - ``close()`` stops following jobs and leaves the voice channels before disconnecting.
     """
 
@@ -77,16 +80,12 @@ class TrainerBot(commands.Bot):
         self.options = options
         self.voice = voice
         self.tenancy = DiscordTenancy(scopes, guilds=options.guilds)
-        self.jobs = JobFollower(
-            self, scopes=scopes, tenants=tenants or (lambda: ()), prefix=options.prefix
+        self.jobs = JobWatch(DiscordJobs(self), scopes=scopes, tenants=tenants or tuple)
+        self.catalogue = DiscordCommands(
+            tenancy=self.tenancy, options=options, voice=voice, jobs=self.jobs
         )
         # (A method named bot_check would be called only on a cog: the check is added here.)
         self.add_check(self._served)
-
-    async def is_trainer(self, ctx: commands.Context[Any]) -> bool:
-        """Whether the author of ``ctx`` may train in the tenant it was given in."""
-        _, actor = await self.tenancy.here(ctx)
-        return actor.can_train
 
     async def _served(self, ctx: commands.Context[Any], /) -> bool:
         """A global check, for text and slash commands alike: a server the bot does not serve
@@ -96,23 +95,15 @@ class TrainerBot(commands.Bot):
         return True
 
     async def setup_hook(self) -> None:
-        for cog in self._cogs():
-            await self.add_cog(cog)
-
-    def _cogs(self) -> list[commands.Cog]:
-        tenancy, options = self.tenancy, self.options
-        return [
-            ChatCog(self, tenancy=tenancy, voice=self.voice, options=options),
-            TrainingCog(
-                tenancy=tenancy,
-                prefix=options.prefix,
-                max_upload_bytes=options.max_upload_bytes,
-                jobs=self.jobs,
-            ),
-            CorrectionsCog(tenancy=tenancy),
-            VoiceCog(voice=self.voice),
-            FilesCog(tenancy=tenancy, prefix=options.prefix),
-        ]
+        await self.add_cog(
+            ChatCog(self, tenancy=self.tenancy, voice=self.voice, options=self.options)
+        )
+        for prefixed in self.catalogue.prefix_commands():
+            self.add_command(prefixed)
+        for slashed in self.catalogue.slash_commands():
+            self.tree.add_command(slashed)
+        if self.options.commands_state is not None:  # only when changed (sync.py)
+            await sync_if_changed(self.tree, self.options.commands_state)
 
     async def on_message(self, message: discord.Message, /) -> None:
         if message.author.bot or not self.tenancy.serves(message.guild):
@@ -124,7 +115,12 @@ class TrainerBot(commands.Bot):
     ) -> None:
         if isinstance(exception, NotServed):
             return
-        await send_text(context, error_reply(exception, self.options.prefix))
+        with command_prefix(self.options.prefix):
+            if isinstance(exception, commands.CommandNotFound) and context.invoked_with:
+                reply = str(unknown(context.invoked_with))  # as the console words it
+            else:
+                reply = error_reply(exception)
+            await send_text(context, reply)
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self._leave_if_not_served(guild)

@@ -14,8 +14,7 @@ from discord.ext import commands
 
 from trainerbot.core import reports
 from trainerbot.core.errors import DatasetInvalid, TrainerbotError, UnknownCommand
-
-from .commands import CommandFailed
+from trainerbot.core.text import command, command_prefix
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +29,6 @@ def domain_error(error: BaseException) -> TrainerbotError | None:
         seen.add(id(current))
         if isinstance(current, TrainerbotError):
             return current
-        if isinstance(current, CommandFailed):
-            return current.error
         if isinstance(current, commands.CommandInvokeError | commands.HybridCommandError):
             current = current.original
         else:
@@ -39,20 +36,26 @@ def domain_error(error: BaseException) -> TrainerbotError | None:
     return None
 
 
-def error_reply(error: BaseException, prefix: str) -> str:
-    """The one message to show for ``error``; logs what the user is not shown."""
+def error_reply(error: BaseException, prefix: str | None = None) -> str:
+    """The one message to show for ``error``; logs what the user is not shown. Commands it
+    names are written with ``prefix``, else the prefix in effect (``command_prefix``)."""
+    if prefix is not None:
+        with command_prefix(prefix):
+            return error_reply(error)
     found = domain_error(error)
     if isinstance(found, DatasetInvalid):
         return reports.dataset_invalid(found)
     if found is not None:
         return str(found)
     if isinstance(error, commands.CommandNotFound):
-        return str(UnknownCommand(f"Unknown command. Type {prefix}help to see the commands."))
+        return str(UnknownCommand(f"Unknown command. Type {command('help')} to see the commands."))
     if isinstance(error, commands.NoPrivateMessage):
         return "That command works in a server, not in direct messages."
     if isinstance(error, commands.CommandOnCooldown):
         return f"Slow down a little: try again in {error.retry_after:.0f} s."
     if isinstance(error, commands.UserInputError):
-        return f"I could not read that: {type(error).__name__}. Type {prefix}help for the usage."
+        return (
+            f"I could not read that: {type(error).__name__}. Type {command('help')} for the usage."
+        )
     log.error("unexpected failure in the Discord bot", exc_info=error)
     return SOMETHING_WENT_WRONG

@@ -97,7 +97,7 @@ async def test_instruction_shows_the_instructions(server: Server) -> None:
 
 async def test_an_unknown_command_says_how_to_get_help(server: Server) -> None:
     assert await say(server, "!frobnicate", by=server.member) == [
-        "Unknown command. Type !help to see the commands."
+        "Unknown command !frobnicate. Type !help to see the commands."
     ]
 
 
@@ -195,7 +195,8 @@ async def test_a_member_without_the_trainer_role_is_refused_every_trainer_comman
 async def test_getfile_sends_a_workspace_file(server: Server) -> None:
     await dpytest.message("!getfile docs/readme.txt", member=server.trainer)
 
-    sent = dpytest.get_message()
+    caption, sent = dpytest.get_message(), dpytest.get_message()
+    assert caption.content == "📄 docs/readme.txt"
     [attachment] = sent.attachments
     assert attachment.filename == "readme.txt"
 

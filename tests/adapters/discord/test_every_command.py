@@ -29,7 +29,7 @@ from trainerbot.adapters.memory import (
 )
 from trainerbot.container import Container
 from trainerbot.core import reports
-from trainerbot.core.commands import COMMANDS, greeting
+from trainerbot.core.commands import COMMANDS, greeting, help_text
 from trainerbot.core.entities import JobStatus, TrainingJob, TrainingSpec
 from trainerbot.core.show_instructions import InstructionsRequest
 
@@ -456,7 +456,7 @@ async def test_transcribe_says_when_it_heard_nothing(server: Server) -> None:
     server.container.speech_to_text().text = "  "
 
     assert await say(server, f"!transcribe {AUDIO_PATH}") == [
-        "I heard nothing I could recognise in 1.0 s."
+        "I heard nothing I could recognise in 1.0 s of audio."
     ]
 
 
@@ -531,7 +531,12 @@ def bare_command_replies(server: Server, name: str) -> list[str]:
         return [missing[name]]
     return {
         "hi": [greeting(server.trainer.display_name)],
-        "help": [f"```\n{reports.help_text('!', None)}\n```"],
+        "help": [f"```\n{help_text(COMMANDS, None)}\n```"],
+        "whoami": [
+            f"You are {server.trainer.display_name} (id {server.trainer.id}) in server "
+            f"{server.guild.id}: a trainer here (!train and the other trainer commands are "
+            f"yours).\nI answer with {settings_default_model(server)}."
+        ],
         "join": ["Join a voice channel first, then ask me to join you."],
         "leave": ["I am not in a voice channel here."],
         "train": [
