@@ -86,6 +86,7 @@ from trainerbot.adapters.discord.bot import TrainerBot
 from trainerbot.config import Settings
 from trainerbot.container import create_bot, create_container
 from trainerbot.core.entities import ChatMessage
+from trainerbot.ports import ChatModel
 
 ANSWER_PREFIX = "answer to "
 REFUSAL_PREFIX = "You are sending messages faster than I can answer"
@@ -93,7 +94,7 @@ SLOWEST = 0.5  # seconds the model takes at most; at least FASTEST
 FASTEST = 0.2
 
 
-class SlowChatModel:
+class SlowChatModel(ChatModel):
     """Answers ``answer to <last message>`` after 0.2-0.5 s (the same wait for the same text in
     both runs), as a model busy elsewhere does."""
 

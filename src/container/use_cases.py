@@ -22,6 +22,7 @@ from dependency_injector import providers
 from trainerbot.adapters.charts import MatplotlibChartRenderer
 from trainerbot.config import Settings
 from trainerbot.core.answer_message import AnswerMessage
+from trainerbot.core.answer_voice import AnswerVoiceMessage
 from trainerbot.core.archive_files import ArchiveFiles
 from trainerbot.core.cancel_job import CancelJob
 from trainerbot.core.export_data import ExportData
@@ -100,6 +101,9 @@ class Application(Configured):
         language=settings.provided.language,
         limits=limits,
         rate_limit=rate_limit,
+    )
+    answer_voice_message = providers.Singleton(
+        AnswerVoiceMessage, transcribe=transcribe_voice, answer=answer_message
     )
     speak_reply = providers.Singleton(
         SpeakReply,

@@ -59,7 +59,8 @@ class ChatMessage:
 
 
 class Source(StrEnum):
-    """How a prompt reached the bot."""
+    """How a prompt reached the bot, as recorded on its interaction. The use case that answered
+    it says which (``AnswerMessage``: typed, ``AnswerVoiceMessage``: voice); no request does."""
 
     TEXT = "text"
     VOICE = "voice"

@@ -43,6 +43,7 @@ from .fix_failure import RecentTests
 from .limits import DEFAULT_LIMITS, Limits
 from .prompts import classification_instruction
 from .text import command
+from .unwanted import UnwantedAnswers
 
 # OpenAI's fine-tuned models: ft:<base>:<org>:<suffix>:<id>.
 FINE_TUNED_PREFIX = "ft:"
@@ -277,7 +278,11 @@ class TestModel:
                 messages = (instruction, *example.prompt)
             async with gate:
                 try:
-                    output = await self._chat_model.complete(messages, model=model)
+                    # Scored as a user would see it: an answer taught unwanted is withheld.
+                    unwanted = await self._chat_model.unwanted(messages, model=model)
+                    output = UnwantedAnswers(unwanted).withhold(
+                        (await self._chat_model.complete(messages, model=model)).strip()
+                    )
                 except CapabilityUnavailable:
                     raise
                 except TrainerbotError as error:

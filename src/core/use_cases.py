@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .answer_message import AnswerMessage
+from .answer_voice import AnswerVoiceMessage
 from .archive_files import ArchiveFiles
 from .cancel_job import CancelJob
 from .export_data import ExportData
@@ -30,6 +31,7 @@ from .use_model import UseModel
 @dataclass(frozen=True)
 class UseCases:
     answer_message: AnswerMessage
+    answer_voice_message: AnswerVoiceMessage
     link_reply: LinkReply
     transcribe_voice: TranscribeVoice
     speak_reply: SpeakReply

@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from trainerbot.core.entities import ChatMessage, JobStatus, TrainingJob
+from trainerbot.ports import ChatModel
 
 KINDS = ("corrections", "interactions", "jobs")
 SEEDS = 10  # interactions the corrections correct
@@ -119,7 +120,7 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
-class CannedChat:
+class CannedChat(ChatModel):
     """A chat model whose answer is a pure function of the prompt: the only fake in the child."""
 
     def __init__(self, heavy: bool) -> None:

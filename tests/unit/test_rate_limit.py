@@ -14,7 +14,8 @@ from trainerbot.adapters.memory import (
 )
 from trainerbot.core.access import BOT, OWNER
 from trainerbot.core.answer_message import AnswerMessage, AnswerRequest
-from trainerbot.core.entities import Actor, AudioClip, Source
+from trainerbot.core.answer_voice import AnswerVoiceMessage, VoiceMessageRequest
+from trainerbot.core.entities import Actor, AudioClip
 from trainerbot.core.errors import RateLimited
 from trainerbot.core.rate_limit import RateLimit
 from trainerbot.core.transcribe_voice import TranscribeRequest, TranscribeVoice
@@ -164,8 +165,8 @@ def transcribing(limit: RateLimit, speech_to_text: InMemorySpeechToText) -> Tran
     )
 
 
-def asked(number: int, source: Source = Source.TEXT) -> AnswerRequest:
-    return AnswerRequest("channel", member(), f"question {number}", f"m-{number}", source=source)
+def asked(number: int) -> AnswerRequest:
+    return AnswerRequest("channel", member(), f"question {number}", f"m-{number}")
 
 
 async def test_a_limited_message_is_refused_before_the_model_is_asked_and_nothing_is_logged(
@@ -194,9 +195,12 @@ async def test_a_voice_message_takes_one_when_transcribed_and_none_when_answered
 ) -> None:
     answer = answering(sut, chat_model, interactions)
     transcribe = transcribing(sut, speech_to_text)
+    voice = AnswerVoiceMessage(transcribe=transcribe, answer=answer)
     for number in range(3):
-        await transcribe.execute(TranscribeRequest(audio=AudioClip(b"sound"), actor=member()))
-        await answer.execute(asked(number, Source.VOICE))
+        heard = await voice.hear(
+            VoiceMessageRequest("channel", member(), AudioClip(b"sound"), f"m-{number}")
+        )
+        await voice.execute(heard)
 
     with refuses(RateLimited):
         await transcribe.execute(TranscribeRequest(audio=AudioClip(b"sound"), actor=member()))

@@ -194,8 +194,10 @@ class Console:
     # --- plain messages ---------------------------------------------------------------------
 
     async def _answer(self, text: str) -> str:
+        """The model's answer. While ``run`` reads, it is printed as it comes (the reply is then
+        only the line naming the answer); otherwise it is returned whole."""
         message_id = f"m{uuid.uuid4().hex[:8]}"
-        result = await self._uc.answer_message.execute(
+        answer = await self._uc.answer_message.stream(
             AnswerRequest(
                 conversation_id=self._conversation,
                 author=self._actor,
@@ -203,7 +205,21 @@ class Console:
                 message_id=message_id,
             )
         )
-        return f"{result.reply}\n  {_answer_note(message_id)}"
+        out = self._out
+        if out is None:
+            async for _ in answer:
+                pass
+            return f"{answer.result.reply}\n  {_answer_note(message_id)}"
+        shown = False
+        try:
+            async for piece in answer:
+                out.write(piece)
+                out.flush()
+                shown = True
+        finally:
+            if shown:
+                out.write("\n")
+        return f"  {_answer_note(message_id)}"
 
     # --- replies ----------------------------------------------------------------------------
 

@@ -9,8 +9,9 @@ import logging
 import discord
 from discord.ext import commands
 
-from trainerbot.core.answer_message import AnswerRequest
-from trainerbot.core.entities import Rating, Source
+from trainerbot.core.answer_message import AnswerRequest, AnswerStream
+from trainerbot.core.answer_voice import VoiceMessageRequest
+from trainerbot.core.entities import Rating
 from trainerbot.core.errors import (
     CapabilityUnavailable,
     TrainerbotError,
@@ -21,10 +22,9 @@ from trainerbot.core.language import is_auto
 from trainerbot.core.link_reply import LinkReplyRequest
 from trainerbot.core.record_feedback import FeedbackRequest
 from trainerbot.core.speak_reply import SpeakReply, SpeakRequest
-from trainerbot.core.transcribe_voice import TranscribeRequest
 
 from .errors import error_reply
-from .messaging import is_audio, read_audio, send_text
+from .messaging import StreamedReply, is_audio, read_audio, send_text
 from .options import BotOptions
 from .tenancy import DiscordTenancy
 from .voice import DiscordVoice
@@ -41,12 +41,15 @@ class ChatCog(commands.Cog, name="Chat"):
     - The bot ignores itself and other bots, messages that are commands, and servers it does not
       serve. Each message is answered, logged and rated inside its own tenant (its server, or
       its author's direct messages).
-    - An audio attachment or a voice message is transcribed first; what was heard is shown,
-      then answered. Hearing nothing is said as such, and nothing is asked of the model.
-    - The typing indicator shows while the answer is made; the answer replies to the message,
-      in pieces under Discord's limit (a file when very long), and never pings anyone.
-    - Each message of the answer is linked to the logged interaction, so a reply to it or its
-      id names the interaction for ``!correct`` and reactions.
+    - An audio attachment or a voice message is transcribed first (``AnswerVoiceMessage``); what
+      was heard is shown, then answered. Hearing nothing is said as such, and nothing is asked
+      of the model.
+    - The typing indicator shows while the answer is made; the answer replies to the message
+      and is shown as it is written (``StreamedReply``: sent at its first words, edited about
+      once a second), in pieces under Discord's limit (a file when very long), and never pings
+      anyone. Once finished it reads exactly as an answer sent whole.
+    - Each message of the finished answer is linked to the logged interaction, so a reply to it
+      or its id names the interaction for ``!correct`` and reactions.
     - When the author is in a voice channel of the server, the bot joins it (staying there
       afterwards) and speaks the answer; speaking never holds up or breaks the text answer.
     - 👍 or 👎 on one of the bot's answers is recorded as feedback on it.
@@ -103,37 +106,45 @@ class ChatCog(commands.Cog, name="Chat"):
         audio = next((a for a in message.attachments if is_audio(a)), None)
         heard_language: str | None = None  # a voice message's, as recognised
         async with message.channel.typing():
+            answer: AnswerStream
             if audio is not None:
                 clip = await read_audio(audio, self._options.max_audio_bytes)
-                heard = await uc.transcribe_voice.execute(
-                    TranscribeRequest(audio=clip, actor=actor, language=self._options.language)
+                heard = await uc.answer_voice_message.hear(
+                    VoiceMessageRequest(
+                        conversation_id=str(message.channel.id),
+                        author=actor,
+                        audio=clip,
+                        message_id=str(message.id),
+                        text=text,
+                        language=self._options.language,
+                    )
                 )
                 if not heard.heard_anything:
                     await send_text(
                         message.channel,
-                        f"I heard nothing I could recognise in {heard.duration_seconds:.1f} s "
-                        "of audio.",
+                        "I heard nothing I could recognise in "
+                        f"{heard.transcription.duration_seconds:.1f} s of audio.",
                         reference=message,
                     )
                     return
-                heard_language = heard.transcript.language
+                transcript = heard.transcription.transcript
+                heard_language = transcript.language
                 shown = f" ({heard_language})" if is_auto(self._options.language) else ""
                 await send_text(
-                    message.channel,
-                    f"🎙️ Heard{shown}: {heard.transcript.text}",
-                    reference=message,
+                    message.channel, f"🎙️ Heard{shown}: {transcript.text}", reference=message
                 )
-                text = f"{text}\n{heard.transcript.text}".strip()
-            result = await uc.answer_message.execute(
-                AnswerRequest(
-                    conversation_id=str(message.channel.id),
-                    author=actor,
-                    text=text,
-                    message_id=str(message.id),
-                    source=Source.VOICE if audio is not None else Source.TEXT,
+                answer = await uc.answer_voice_message.stream(heard)
+            else:
+                answer = await uc.answer_message.stream(
+                    AnswerRequest(
+                        conversation_id=str(message.channel.id),
+                        author=actor,
+                        text=text,
+                        message_id=str(message.id),
+                    )
                 )
-            )
-        sent = await send_text(message.channel, result.reply, reference=message)
+            sent = await StreamedReply(message.channel, reference=message).send(answer)
+        result = answer.result
         for reply in sent:
             await uc.link_reply.execute(
                 LinkReplyRequest(interaction_id=result.interaction.id, message_id=str(reply.id))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from trainerbot.core.entities import ChatMessage, Role
@@ -17,7 +17,6 @@ from trainerbot.core.errors import (
     TrainerbotError,
     UnknownModel,
 )
-from trainerbot.core.evaluation import normalize
 from trainerbot.ports import ChatModel, Embeddings
 
 from ._worker import Worker
@@ -44,7 +43,9 @@ FEWSHOT_NOTE = (
     "The conversation starts with questions this team asked before and the answers they want. "
     "Answer a question like one of them the same way; otherwise answer as usual."
 )
-WITHHELD_REPLY = "I'm not sure about that one — please correct me with the right answer."
+# How many look-ups ``unwanted`` keeps for the ``stream`` or ``complete`` call that follows it
+# for the same model and question (which takes it), so that the question is looked up once.
+LOOKUP_CACHE = 64
 
 Loaded = FewShotIndex | TextClassifier | LoraModel
 
@@ -77,8 +78,12 @@ class TrainedChatModel(ChatModel):
     - A lora model looks the question up the same way when it was trained with recall on; else
       (or when nothing matches) ``lora_model`` — the embedded runtime, which applies the model's
       adapter to the base weights — answers the conversation as it is.
-    - An answer marked "not this" (``wanted=False``) for the question is never returned: not as a
-      taught answer, and a base-model reply that repeats it is replaced by ``withheld_reply``.
+    - An answer marked "not this" (``wanted=False``) for the question is never a taught answer;
+      ``unwanted`` names those answers (normalised) for a fewshot model, or a lora model with
+      recall, so that the use case can withhold a generated reply repeating one (the rule is
+      core's: ``core.unwanted``). Other models pass the base model's ``unwanted`` on.
+    - ``stream`` answers as ``complete`` does, in pieces: a taught answer or a predicted label in
+      one piece, a generated answer as the model that generates it streams it.
     - Every CPU step (loading, vectorising, predicting) runs in this adapter's worker threads; the
       loaded models are read-only, so concurrent questions share them safely.
     """
@@ -96,7 +101,6 @@ class TrainedChatModel(ChatModel):
         max_example_chars: int = 4_000,
         cache_size: int = 8,
         max_workers: int = 2,
-        withheld_reply: str = WITHHELD_REPLY,
         semantic_threshold: float | None = None,
         question_threshold: float | None = None,
         lora_model: ChatModel | None = None,
@@ -114,17 +118,55 @@ class TrainedChatModel(ChatModel):
         self._min_cosine = min_cosine
         self._max_example_chars = max_example_chars
         self._cache_size = cache_size
-        self._withheld_reply = withheld_reply
         self._semantic_threshold = semantic_threshold
         self._question_threshold = question_threshold
         self._lora_model = lora_model
         self._worker = Worker(max_workers, "trained-chat")
         self._cache: OrderedDict[str, Loaded] = OrderedDict()
         self._loading = asyncio.Lock()
+        self._lookups: OrderedDict[tuple[str, str], tuple[Lookup, list[float] | None]] = (
+            OrderedDict()
+        )
 
     async def complete(self, messages: Sequence[ChatMessage], *, model: str) -> str:
+        plan = await self._plan(messages, model)
+        if isinstance(plan, str):
+            return plan
+        chat, prompt, answering = plan
+        return await chat.complete(prompt, model=answering)
+
+    async def stream(self, messages: Sequence[ChatMessage], *, model: str) -> AsyncIterator[str]:
+        plan = await self._plan(messages, model)
+        if isinstance(plan, str):
+            if plan:
+                yield plan
+            return
+        chat, prompt, answering = plan
+        async for piece in chat.stream(prompt, model=answering):
+            yield piece
+
+    async def unwanted(self, messages: Sequence[ChatMessage], *, model: str) -> frozenset[str]:
         if not is_trained_id(model):
-            return await self._base.complete(messages, model=model)
+            return await self._base.unwanted(messages, model=model)
+        parse_model_id(model)
+        loaded = await self._model(model)
+        question = last_user_text(messages)
+        if not question.strip() or isinstance(loaded, TextClassifier):
+            return frozenset()
+        if isinstance(loaded, LoraModel):
+            if not loaded.recall:
+                return frozenset()
+            loaded = loaded.index
+        lookup, _ = await self._lookup(model, loaded, question, keep=True)
+        return lookup.banned
+
+    async def _plan(
+        self, messages: Sequence[ChatMessage], model: str
+    ) -> str | tuple[ChatModel, Sequence[ChatMessage], str]:
+        """The answer when it is known without generating (a taught answer, a label), else who
+        generates it: the chat model, the conversation it is given and the model id."""
+        if not is_trained_id(model):
+            return self._base, messages, model
         parse_model_id(model)
         loaded = await self._model(model)
         question = last_user_text(messages)
@@ -133,12 +175,49 @@ class TrainedChatModel(ChatModel):
         if isinstance(loaded, TextClassifier):
             # A classifier trained with embeddings needs the question's vector, of the same model.
             vectors = await loaded.vectors_for([question], self._embeddings)
-            return await self._worker.run(loaded.predict, question, vectors)
+            label: str = await self._worker.run(loaded.predict, question, vectors)
+            return label
         if isinstance(loaded, LoraModel):
-            return await self._answer_lora(loaded, model, messages, question)
-        return await self._answer(loaded, messages, question)
+            if self._lora_model is None:
+                raise CapabilityUnavailable(
+                    "A lora model answers with the embedded chat model, which is not installed "
+                    "(the 'local' extra)."
+                )
+            if loaded.recall:
+                lookup, _ = await self._lookup(model, loaded.index, question)
+                if lookup.answer is not None:
+                    return lookup.answer
+            return self._lora_model, messages, model
+        lookup, query_vector = await self._lookup(model, loaded, question)
+        if lookup.answer is not None:
+            return lookup.answer
+        nearest = await self._worker.run(
+            loaded.nearest,
+            question,
+            self._k,
+            # Embedding cosines and TF-IDF ones live on different scales: each has its floor.
+            min_similarity=self._min_similarity if query_vector is None else self._min_cosine,
+            query_vector=query_vector,
+        )
+        prompt = few_shot_prompt(messages, nearest, max_chars=self._max_example_chars)
+        return self._base, prompt, loaded.base_model
 
     async def _lookup(
+        self, model: str, index: FewShotIndex, question: str, *, keep: bool = False
+    ) -> tuple[Lookup, list[float] | None]:
+        """``_look_up``, or the one ``unwanted`` kept for this model and question (taken: the
+        next call looks up again). ``keep``: keep this one for the call that follows."""
+        key = (model, question)
+        found = self._lookups.pop(key, None)
+        if found is None:
+            found = await self._look_up(index, question)
+        if keep:
+            self._lookups[key] = found
+            while len(self._lookups) > LOOKUP_CACHE:
+                self._lookups.popitem(last=False)
+        return found
+
+    async def _look_up(
         self, index: FewShotIndex, question: str
     ) -> tuple[Lookup, list[float] | None]:
         """The taught answer for ``question``, if any (lexical, then by meaning), and the
@@ -159,47 +238,6 @@ class TrainedChatModel(ChatModel):
             question_threshold=self._question_threshold,
         )
         return lookup, query_vector
-
-    async def _answer_lora(
-        self, loaded: LoraModel, model: str, messages: Sequence[ChatMessage], question: str
-    ) -> str:
-        if self._lora_model is None:
-            raise CapabilityUnavailable(
-                "A lora model answers with the embedded chat model, which is not installed "
-                "(the 'local' extra)."
-            )
-        banned: frozenset[str] = frozenset()
-        if loaded.recall:
-            lookup, _ = await self._lookup(loaded.index, question)
-            if lookup.answer is not None:
-                return lookup.answer
-            banned = lookup.banned
-        reply = await self._lora_model.complete(messages, model=model)
-        if banned and normalize(reply) in banned:
-            log.info("the lora model gave an answer marked unwanted; withheld")
-            return self._withheld_reply
-        return reply
-
-    async def _answer(
-        self, index: FewShotIndex, messages: Sequence[ChatMessage], question: str
-    ) -> str:
-        lookup, query_vector = await self._lookup(index, question)
-        if lookup.answer is not None:
-            return lookup.answer
-        nearest = await self._worker.run(
-            index.nearest,
-            question,
-            self._k,
-            # Embedding cosines and TF-IDF ones live on different scales: each has its floor.
-            min_similarity=self._min_similarity if query_vector is None else self._min_cosine,
-            query_vector=query_vector,
-        )
-        prompt = few_shot_prompt(messages, nearest, max_chars=self._max_example_chars)
-        reply = await self._base.complete(prompt, model=index.base_model)
-        if lookup.banned and normalize(reply) in lookup.banned:
-            log.info("the base model repeated an answer marked unwanted; withheld")
-            return self._withheld_reply
-        return reply
 
     async def _query_vector(self, index: FewShotIndex, question: str) -> list[float] | None:
         if self._embeddings is None or index.vector_length is None:

@@ -9,7 +9,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,11 @@ class LlamaCppChatModel(ChatModel):
     - The small model is kept from rambling: ``repeat_penalty`` on generation, the chat template's
       end-of-turn markers as stop sequences, and a reply that falls into a loop (the same words
       three times running) cut after their first time (``trim_repetition``).
+    - ``stream`` hands each piece of text over from the worker thread as soon as no later token
+      can change it (``RepetitionTrimmer``: the last words wait until a loop through them is
+      ruled out), and generation stops once a loop has settled the answer. ``complete`` is the
+      stream joined, so both give the same text. A consumer that stops early stops the
+      generation at the next token.
     """
 
     def __init__(
@@ -102,7 +107,10 @@ class LlamaCppChatModel(ChatModel):
         return self._model_path or default_weights()
 
     async def complete(self, messages: Sequence[ChatMessage], *, model: str) -> str:
-        return await self._complete(messages, model, self._adapter_path, "")
+        return "".join([piece async for piece in self.stream(messages, model=model)])
+
+    def stream(self, messages: Sequence[ChatMessage], *, model: str) -> AsyncIterator[str]:
+        return self._stream(messages, model, self._adapter_path, "")
 
     def with_adapters(self, adapter_path: Callable[[str], Path], *, scope: str) -> ChatModel:
         """This model (the same weights, the same worker thread), finding ``lora:`` adapters with
@@ -110,18 +118,44 @@ class LlamaCppChatModel(ChatModel):
         from another's (two tenants may each have a model of the same id)."""
         return _AdaptedChatModel(self, adapter_path, scope)
 
-    async def _complete(
+    async def _stream(
         self,
         messages: Sequence[ChatMessage],
         model: str,
         adapter_path: Callable[[str], Path] | None,
         scope: str,
-    ) -> str:
+    ) -> AsyncIterator[str]:
+        """The worker thread generates and puts pieces on ``queue`` through the loop's
+        thread-safe call; the last item is ``_DONE`` (after an error, the error first)."""
         payload = [message.to_dict() for message in messages]
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, self._generate, payload, model, adapter_path, scope
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        stop = threading.Event()
+
+        def hand_over(item: object) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop is closed: nobody is listening any more
+                stop.set()
+
+        work = loop.run_in_executor(
+            self._executor, self._generate, payload, model, adapter_path, scope, hand_over, stop
         )
+
+        def never_ran(future: asyncio.Future[None]) -> None:  # ``close`` cancelled it
+            if future.cancelled():
+                queue.put_nowait(ServiceError("The embedded chat model was shut down."))
+
+        work.add_done_callback(never_ran)
+        try:
+            while (item := await queue.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                yield str(item)
+        finally:
+            stop.set()  # a consumer that left early: the worker stops at the next token
+            if not work.done():
+                work.add_done_callback(_ignore_result)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -134,27 +168,48 @@ class LlamaCppChatModel(ChatModel):
         model: str,
         adapter_path: Callable[[str], Path] | None,
         scope: str,
-    ) -> str:
-        if model.startswith(LORA_PREFIX):
-            llama = self._load_adapted(model, adapter_path, scope)
-        else:
-            llama = self._load()
+        hand_over: Callable[[object], None],
+        stop: threading.Event,
+    ) -> None:
         try:
-            response = llama.create_chat_completion(
+            if model.startswith(LORA_PREFIX):
+                llama = self._load_adapted(model, adapter_path, scope)
+            else:
+                llama = self._load()
+            trimmer = RepetitionTrimmer()
+            chunks = llama.create_chat_completion(
                 messages=messages,
                 max_tokens=self._max_tokens,
                 temperature=self._temperature,
                 seed=self._seed,
                 repeat_penalty=self._repeat_penalty,
                 stop=STOP_SEQUENCES,
+                stream=True,
             )
+            try:
+                for chunk in chunks:
+                    if stop.is_set():
+                        return
+                    choices = chunk.get("choices") or [{}]
+                    piece = (choices[0].get("delta") or {}).get("content")
+                    if piece and (shown := trimmer.feed(str(piece))):
+                        hand_over(shown)
+                    if trimmer.settled:
+                        break
+            finally:
+                chunks.close()
+            if rest := trimmer.finish():
+                hand_over(rest)
         except ValueError as error:  # llama.cpp: the prompt does not fit the context
-            raise ServiceError(
-                f"The embedded chat model could not answer: {str(error).splitlines()[0][:200]}"
-            ) from None
-        choices = response.get("choices") or [{}]
-        content = (choices[0].get("message") or {}).get("content")
-        return trim_repetition(str(content or "").strip())
+            hand_over(
+                ServiceError(
+                    f"The embedded chat model could not answer: {str(error).splitlines()[0][:200]}"
+                )
+            )
+        except Exception as error:  # noqa: BLE001 - raised where the consumer awaits
+            hand_over(error)
+        finally:
+            hand_over(_DONE)
 
     def _load_adapted(
         self, model: str, adapter_path: Callable[[str], Path] | None, scope: str
@@ -231,16 +286,29 @@ class _AdaptedChatModel(ChatModel):
         return self._base.weights
 
     async def complete(self, messages: Sequence[ChatMessage], *, model: str) -> str:
-        return await self._base._complete(messages, model, self._adapter_path, self._scope)
+        return "".join([piece async for piece in self.stream(messages, model=model)])
+
+    def stream(self, messages: Sequence[ChatMessage], *, model: str) -> AsyncIterator[str]:
+        return self._base._stream(messages, model, self._adapter_path, self._scope)
 
 
-def trim_repetition(text: str, *, times: int = 3, longest: int = 12) -> str:
-    """``text`` cut where it starts to loop: the first run of 1–``longest`` words repeated
-    ``times`` times in a row is kept once and the rest dropped ("It's a day that's a day that's a
-    day…" → "It's a day that's a day"). Text without such a run is returned unchanged."""
-    words = list(_WORDS.finditer(text))
-    tokens = [w.group().casefold().strip(".,;:!?") for w in words]
-    best: int | None = None  # index of the first word to drop
+_DONE = object()
+
+
+def _ignore_result(future: asyncio.Future[None]) -> None:
+    """A generation nobody waits for any more: its outcome was handed over, or is not wanted."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _tokens(words: Sequence[re.Match[str]]) -> list[str]:
+    return [w.group().casefold().strip(".,;:!?") for w in words]
+
+
+def _loop_cut(tokens: Sequence[str], times: int, longest: int) -> int | None:
+    """The index of the first word to drop: after the first run of 1–``longest`` words that
+    repeats ``times`` times in a row (the earliest such cut over all run lengths), or None."""
+    best: int | None = None
     for size in range(1, longest + 1):
         if size * times < 6:  # "no, no, no!" is emphasis, not a loop
             continue
@@ -253,7 +321,71 @@ def trim_repetition(text: str, *, times: int = 3, longest: int = 12) -> str:
                 if best is None or cut < best:
                     best = cut
                 break
+    return best
+
+
+def trim_repetition(text: str, *, times: int = 3, longest: int = 12) -> str:
+    """``text`` cut where it starts to loop: the first run of 1–``longest`` words repeated
+    ``times`` times in a row is kept once and the rest dropped ("It's a day that's a day that's a
+    day…" → "It's a day that's a day"). Text without such a run is returned unchanged."""
+    words = list(_WORDS.finditer(text))
+    best = _loop_cut(_tokens(words), times, longest)
     if best is None or best >= len(words):
         return text
     kept = text[: words[best - 1].end()].rstrip(" ,;:")
     return kept if kept.endswith((".", "!", "?", "…")) else kept + "…"
+
+
+class RepetitionTrimmer:
+    """``trim_repetition`` of a reply as it arrives, for streaming.
+
+    Rules:
+    - ``feed`` takes the next piece of raw text and returns what can be shown now: text that no
+      later piece can change. ``finish`` returns the rest; everything returned, joined, is
+      ``trim_repetition(whole.strip())``.
+    - A loop still to be completed can only cut within its last ``(times - 1) * longest`` words,
+      so words before that (and before any loop already found) are shown; the last, maybe
+      unfinished, word waits for the space after it.
+    - ``settled`` turns true once a loop found lies wholly before that window: later text cannot
+      change the answer any more, so generation may stop.
+    """
+
+    def __init__(self, *, times: int = 3, longest: int = 12) -> None:
+        self._times = times
+        self._longest = longest
+        self._text = ""
+        self._shown = 0
+        self._words = 0
+        self.settled = False
+
+    def feed(self, piece: str) -> str:
+        self._text = (self._text + piece).lstrip()
+        if self.settled:
+            return ""
+        words = list(_WORDS.finditer(self._text))
+        complete = len(words) if self._text[-1:].isspace() else len(words) - 1
+        if complete <= self._words:
+            return ""
+        self._words = complete
+        cut = _loop_cut(_tokens(words[:complete]), self._times, self._longest)
+        horizon = complete - (self._times - 1) * self._longest
+        if cut is not None and cut <= horizon:
+            self.settled = True
+            return ""
+        safe = min(horizon + 1, complete if cut is None else cut) - 1  # first word held back
+        # A cut strips trailing ",;:" and spaces: the held word must have something else.
+        while safe > 0 and not words[safe].group().strip(",;:"):
+            safe -= 1
+        if safe <= 0:
+            return ""
+        end = words[safe].start()
+        if end <= self._shown:
+            return ""
+        shown, self._shown = self._text[self._shown : end], end
+        return shown
+
+    def finish(self) -> str:
+        whole = trim_repetition(self._text.strip(), times=self._times, longest=self._longest)
+        if not whole.startswith(self._text[: self._shown]):  # cannot happen (see the rules)
+            log.warning("the streamed answer and the trimmed one differ")
+        return whole[self._shown :]

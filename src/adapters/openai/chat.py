@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, cast
 
-from openai import AsyncOpenAI
+import httpx
+from openai import AsyncOpenAI, AsyncStream
+from openai.types.chat import ChatCompletionChunk
 
 from trainerbot.core.entities import ChatMessage
+from trainerbot.core.errors import ServiceError
 from trainerbot.ports import ChatModel
 
 from .errors import OPENAI_ERRORS, translate
@@ -19,6 +22,11 @@ class OpenAIChatModel(ChatModel):
     ``temperature`` None leaves the server's default (some models accept no other). The answer
     length limit is sent as ``max_completion_tokens`` to OpenAI itself and as ``max_tokens`` to
     other servers, which mostly know only the older name.
+
+    ``stream`` asks the server for the same completion with ``stream=True`` and yields each
+    chunk's text as it arrives; an error before the first chunk is mapped as ``complete``'s are,
+    and a connection lost mid-answer is a ``ServiceError``. Stopping early closes the response,
+    so the server stops writing.
     """
 
     def __init__(
@@ -54,3 +62,33 @@ class OpenAIChatModel(ChatModel):
         if not response.choices:
             return ""
         return response.choices[0].message.content or ""
+
+    async def stream(self, messages: Sequence[ChatMessage], *, model: str) -> AsyncIterator[str]:
+        try:
+            chunks = cast(
+                AsyncStream[ChatCompletionChunk],
+                await self._client.chat.completions.create(
+                    model=model,
+                    messages=[m.to_dict() for m in messages],  # type: ignore[misc]
+                    stream=True,
+                    **self._options,
+                ),
+            )
+        except OPENAI_ERRORS as error:
+            raise translate(
+                error, secret=self._client.api_key, service=self._service, model=model
+            ) from None
+        try:
+            async for chunk in chunks:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        except OPENAI_ERRORS as error:
+            raise translate(
+                error, secret=self._client.api_key, service=self._service, model=model
+            ) from None
+        except httpx.HTTPError:
+            raise ServiceError(
+                f"{self._service} stopped in the middle of the answer; please try again."
+            ) from None
+        finally:
+            await chunks.close()

@@ -19,10 +19,17 @@ from trainerbot.adapters.learning import (
     FilesystemArtifactStore,
     TrainedChatModel,
 )
-from trainerbot.adapters.learning.trained_chat import FEWSHOT_NOTE, WITHHELD_REPLY
-from trainerbot.adapters.memory import InMemoryChatModel
-from trainerbot.core.entities import ChatMessage, Correction, Example, Role
+from trainerbot.adapters.learning.trained_chat import FEWSHOT_NOTE
+from trainerbot.adapters.memory import (
+    InMemoryChatModel,
+    InMemoryInteractionLog,
+    InMemoryModelRegistry,
+)
+from trainerbot.core.answer_message import AnswerMessage, AnswerRequest
+from trainerbot.core.entities import Actor, ChatMessage, Correction, Example, Role
 from trainerbot.core.errors import EmptyMessage, ServiceError, UnknownModel
+from trainerbot.core.evaluation import normalize
+from trainerbot.core.unwanted import WITHHELD_REPLY
 from trainerbot.ports import ChatModel
 
 SYSTEM = ChatMessage(Role.SYSTEM, "You are trainerbot.")
@@ -159,7 +166,7 @@ async def test_an_unwanted_answer_is_never_returned(
     assert other == BASE_REPLY
 
 
-async def test_a_base_reply_repeating_an_unwanted_answer_is_withheld(
+async def test_a_base_reply_repeating_an_unwanted_answer_is_named_and_the_use_case_withholds_it(
     artifacts: FilesystemArtifactStore, fewshot: FewShotModelTrainer
 ) -> None:
     model = await train(
@@ -167,11 +174,55 @@ async def test_a_base_reply_repeating_an_unwanted_answer_is_withheld(
     )
     parrot = InMemoryChatModel(lambda messages, model: "Sure, go ahead!")
     sut = TrainedChatModel(parrot, artifacts)
+    question = [user("can I share my password")]
 
-    reply = await sut.complete([user("can I share my password")], model=model)
-
-    assert reply == WITHHELD_REPLY
+    # The adapter only generates, and names what it was taught not to say...
+    assert await sut.complete(question, model=model) == "Sure, go ahead!"
+    assert await sut.unwanted(question, model=model) == {normalize("Sure, go ahead.")}
+    assert await sut.unwanted([user("Is it raining?")], model=model) == frozenset()
     assert all("Sure, go ahead" not in m.content for m in parrot.calls[0].messages)
+
+    # ...and the use case never gives it, whole or streamed.
+    registry = InMemoryModelRegistry()
+    await registry.activate(model)
+    answer = AnswerMessage(
+        chat_model=sut,
+        interactions=InMemoryInteractionLog(),
+        models=registry,
+        default_model=BASE_MODEL,
+        system_prompt="",
+    )
+    asked = AnswerRequest("c", Actor("u1", "Ann"), "can I share my password", "m1")
+    assert (await answer.execute(asked)).reply == WITHHELD_REPLY
+    assert [piece async for piece in await answer.stream(asked)] == [WITHHELD_REPLY]
+    sut.close()
+
+
+async def test_stream_gives_what_complete_gives_for_taught_generated_and_passed_through_answers(
+    chat: TrainedChatModel, fewshot: FewShotModelTrainer, base: InMemoryChatModel
+) -> None:
+    model = await train(fewshot, correction().example())
+    asked = {
+        "taught": ([user("What is the capital of Australia?")], model),
+        "generated": ([user("What is the capital of Peru?")], model),
+        "passed through": ([SYSTEM, user("Hello")], BASE_MODEL),
+    }
+
+    for messages, model_id in asked.values():
+        pieces = [piece async for piece in chat.stream(messages, model=model_id)]
+        assert "".join(pieces) == await chat.complete(messages, model=model_id)
+    taught = [piece async for piece in chat.stream(*asked["taught"][:1], model=model)]
+    assert taught == ["Canberra."]  # known at once: one piece
+    assert len([piece async for piece in chat.stream([user("Hello")], model=BASE_MODEL)]) > 1
+
+
+async def test_unwanted_of_a_model_that_is_not_trained_is_the_base_models(
+    artifacts: FilesystemArtifactStore,
+) -> None:
+    base = InMemoryChatModel(unwanted=lambda messages, model: [f"not from {model}"])
+    sut = TrainedChatModel(base, artifacts)
+
+    assert await sut.unwanted([user("Hi")], model=BASE_MODEL) == {f"not from {BASE_MODEL}"}
     sut.close()
 
 

@@ -259,6 +259,11 @@ class FakeOpenAI:
       once, without advancing the job.
     - `require_processed_files`: refuse jobs whose files were never retrieved
       as processed (proves a client polls the file before creating a job).
+    - `tokens_per_second`: how fast chat completions are written, as a slow
+      model server writes them: a streamed one (`stream: true`) sends each
+      token when it is written, a whole one is sent once all are; None: at once.
+    - `stream_drop_after`: cut a streamed completion's connection after this
+      many tokens (a server lost mid-answer); None streams to the end.
 
     Read-only state: `requests`, `files`, `jobs`, `faults_fired`.
     """
@@ -281,6 +286,8 @@ class FakeOpenAI:
         self.fail_jobs = False
         self.next_status_override: str | None = None
         self.require_processed_files = False
+        self.tokens_per_second: float | None = None
+        self.stream_drop_after: int | None = None
         self.requests: list[Recorded] = []
         self.files: dict[str, StoredFile] = {}
         self.jobs: dict[str, StoredJob] = {}
@@ -534,11 +541,14 @@ class FakeOpenAI:
 
     # ----------------------------------------------------------------- chat
 
-    async def _chat_completions(self, request: web.Request) -> web.Response:
+    async def _chat_completions(self, request: web.Request) -> web.StreamResponse:
         body = _json_object(request)
         model = self._known_model(body)
-        if body.get("stream"):
-            raise ApiError(400, "The fake server does not stream responses.", param="stream")
+        stream = body.get("stream")
+        if stream is not None and not isinstance(stream, bool):
+            raise ApiError(
+                400, f"Invalid 'stream': {stream!r}. Expected a boolean.", param="stream"
+            )
         _check_chat_messages(body.get("messages"))
         temperature = body.get("temperature")
         if temperature is not None and (not _is_number(temperature) or not 0 <= temperature <= 2):
@@ -563,6 +573,13 @@ class FakeOpenAI:
         words = text.split()
         if limit is not None and len(words) > limit:
             text, finish_reason = " ".join(words[:limit]), "length"
+        if stream:
+            return await self._stream_chat(request, model, text, finish_reason)
+        if self.tokens_per_second:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stopping.wait(), len(stream_tokens(text)) / self.tokens_per_second
+                )
         prompt_tokens = sum(_count_words(_content_text(m.get("content"))) for m in body["messages"])
         completion_tokens = _count_words(text)
         return web.json_response(
@@ -593,6 +610,49 @@ class FakeOpenAI:
                 "system_fingerprint": None,
             }
         )
+
+    async def _stream_chat(
+        self, request: web.Request, model: str, text: str, finish_reason: str
+    ) -> web.StreamResponse:
+        """The completion as server-sent events, the way the real API streams it: a first
+        chunk with the role, one chunk per token (here: a word with the spaces before it) at
+        `tokens_per_second`, a last chunk with the finish reason, then `data: [DONE]`.
+        With `stream_drop_after` set, the connection is cut after that many tokens."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        completion_id = self._new_id("chatcmpl-")
+        created = int(time.time())
+
+        async def event(delta: JSONObject, finish: str | None = None) -> None:
+            chunk = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "system_fingerprint": None,
+                "choices": [
+                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+                ],
+            }
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+        await event({"role": "assistant", "content": "", "refusal": None})
+        rate = self.tokens_per_second
+        for count, token in enumerate(stream_tokens(text)):
+            if self.stream_drop_after is not None and count == self.stream_drop_after:
+                if request.transport is not None:
+                    request.transport.abort()
+                return response
+            if rate:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), 1.0 / rate)
+            await event({"content": token})
+        await event({}, finish_reason)
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
 
     # ----------------------------------------------------------------- files
 
@@ -1053,6 +1113,15 @@ class FakeOpenAI:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+_TOKEN: Final = re.compile(r"\s*\S+|\s+$")
+
+
+def stream_tokens(text: str) -> list[str]:
+    """How a streamed completion sends `text`: each word with the spaces before it (and the
+    trailing spaces last); joined, they give `text` back."""
+    return _TOKEN.findall(text)
 
 
 def _default_reply(body: JSONObject) -> str:

@@ -368,3 +368,102 @@ async def test_base_url_missing_its_api_path_points_at_the_base_url_setting(
     message = str(caught.value)
     assert "TRAINERBOT_OPENAI_BASE_URL" in message
     assert "no model" not in message
+
+
+# --- streaming ----------------------------------------------------------------------------------
+
+
+async def test_a_streamed_answer_comes_token_by_token_and_joins_into_the_complete_one(
+    openai_server: FakeOpenAI,
+) -> None:
+    openai_server.reply = lambda body: "Rome is the capital of Italy.\n\nIt is  old. "
+    async with chat_model(openai_server, max_tokens=50, legacy_max_tokens=True) as sut:
+        pieces = [piece async for piece in sut.stream(CONVERSATION, model=CHAT_MODEL)]
+        whole = await sut.complete(CONVERSATION, model=CHAT_MODEL)
+
+    assert pieces == [
+        "Rome",
+        " is",
+        " the",
+        " capital",
+        " of",
+        " Italy.",
+        "\n\nIt",
+        " is",
+        "  old.",
+        " ",
+    ]
+    assert "".join(pieces) == whole
+    streamed, completed = (r.json for r in chat_requests(openai_server))
+    assert streamed.pop("stream") is True
+    assert streamed == completed  # the same request, streamed
+
+
+async def test_a_streamed_answer_cut_by_the_token_limit_is_the_same_as_the_complete_one(
+    openai_server: FakeOpenAI,
+) -> None:
+    openai_server.reply = lambda body: "one two three four five six"
+    async with chat_model(openai_server, max_tokens=4) as sut:
+        pieces = [piece async for piece in sut.stream(CONVERSATION, model=CHAT_MODEL)]
+        assert "".join(pieces) == await sut.complete(CONVERSATION, model=CHAT_MODEL)
+    assert "".join(pieces) == "one two three four"
+
+
+@pytest.mark.parametrize(
+    ("fault", "options", "error"),
+    [
+        ("server_error", {}, ServiceError),
+        ("rate_limit", {}, ServiceError),
+        ("permission_denied", {"message": "no"}, CapabilityUnavailable),
+        ("drop", {}, ServiceError),
+    ],
+)
+async def test_a_failure_before_the_first_token_is_mapped_as_for_complete(
+    openai_server: FakeOpenAI, fault: str, options: dict[str, Any], error: type[TrainerbotError]
+) -> None:
+    openai_server.inject(fault, path="/chat/completions", **options)
+    async with chat_model(openai_server) as sut:
+        with pytest.raises(error) as caught:
+            async for _ in sut.stream(CONVERSATION, model=CHAT_MODEL):
+                pass
+    assert type(caught.value) is error
+    assert_one_clear_line(str(caught.value))
+
+
+async def test_an_unknown_model_is_an_unknown_model_when_streaming_too(
+    openai_server: FakeOpenAI,
+) -> None:
+    async with chat_model(openai_server) as sut:
+        with pytest.raises(UnknownModel):
+            async for _ in sut.stream(CONVERSATION, model="no-such-model"):
+                pass
+
+
+async def test_a_connection_lost_mid_answer_is_a_service_error_after_the_tokens_so_far(
+    openai_server: FakeOpenAI,
+) -> None:
+    openai_server.reply = lambda body: "one two three four five six"
+    openai_server.stream_drop_after = 3
+    shown: list[str] = []
+
+    async def read(sut: OpenAIChatModel) -> None:
+        async for piece in sut.stream(CONVERSATION, model=CHAT_MODEL):
+            shown.append(piece)
+
+    async with chat_model(openai_server) as sut:
+        with pytest.raises(ServiceError) as caught:
+            await read(sut)
+
+    assert "".join(shown) == "one two three"
+    assert_one_clear_line(str(caught.value))
+
+
+async def test_a_reader_that_stops_early_closes_the_response(openai_server: FakeOpenAI) -> None:
+    openai_server.reply = lambda body: "word " * 200
+    openai_server.tokens_per_second = 1000
+    async with chat_model(openai_server) as sut:
+        stream = sut.stream(CONVERSATION, model=CHAT_MODEL)
+        assert await anext(stream) == "word"
+        await stream.aclose()  # type: ignore[attr-defined]
+        # The client is free for the next request at once.
+        assert await sut.complete(CONVERSATION, model=CHAT_MODEL)
