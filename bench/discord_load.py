@@ -72,7 +72,8 @@ from discord.ext import commands
 
 from trainerbot.adapters.audio.espeak import EspeakTextToSpeech
 from trainerbot.adapters.audio.ffmpeg import resolve_ffmpeg
-from trainerbot.adapters.audio.recognition import SpeechRecognitionSpeechToText, SphinxEngine
+from trainerbot.adapters.audio.recognition import SpeechRecognitionSpeechToText
+from trainerbot.adapters.audio.sphinx import SphinxEngine
 from trainerbot.adapters.discord.bot import intents
 from trainerbot.adapters.memory import InMemoryChatModel
 from trainerbot.config import Settings

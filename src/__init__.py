@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from trainerbot.core.answer_message import AnswerMessage, AnswerRequest, AnswerResult
+from trainerbot.core.answer_message import AnswerMessage, AnswerRequest, AnswerResult, AnswerStream
+from trainerbot.core.answer_voice import AnswerVoiceMessage, VoiceMessageRequest
 from trainerbot.core.archive_files import ArchiveFiles, ArchiveRequest
 from trainerbot.core.cancel_job import CancelJob, CancelJobRequest
-from trainerbot.core.entities import Actor, AudioClip, Source
+from trainerbot.core.commands import Reply, run_command
+from trainerbot.core.entities import Actor, AudioClip
 from trainerbot.core.errors import TrainerbotError
 from trainerbot.core.follow_job import FollowJob, FollowJobRequest, JobUpdate
 from trainerbot.core.get_file import GetFile, GetFileRequest
@@ -72,6 +74,8 @@ __all__ = [
     "AnswerMessage",
     "AnswerRequest",
     "AnswerResult",
+    "AnswerStream",
+    "AnswerVoiceMessage",
     "ArchiveFiles",
     "ArchiveRequest",
     "AudioClip",
@@ -94,11 +98,11 @@ __all__ = [
     "RecordFeedback",
     "RefreshJob",
     "RefreshJobRequest",
+    "Reply",
     "SelectDataset",
     "SelectDatasetRequest",
     "Settings",
     "ShowInstructions",
-    "Source",
     "SpeakReply",
     "SpeakRequest",
     "Tenant",
@@ -113,7 +117,9 @@ __all__ = [
     "UseCases",
     "UseModel",
     "UseModelRequest",
+    "VoiceMessageRequest",
     "__version__",
     "create_bot",
     "create_container",
+    "run_command",
 ]

@@ -107,30 +107,26 @@ def _tenant(server: str | None) -> Tenant:
         raise SystemExit(f"trainerbot: --server: {error}") from None
 
 
+def _console_for(settings: Settings, server: str | None) -> Console:
+    """The console over the tenant ``--server`` names (by default the console's own)."""
+    tenant = _tenant(server)
+    scope = create_container(settings).tenants().scope(tenant)
+    return Console(
+        scope.use_cases,
+        prefix=settings.command_prefix,
+        exports_dir=_exports_dir(settings, tenant),
+        tenant=tenant,
+    )
+
+
 async def _console(
     settings: Settings, stdin: TextIO | None = None, *, server: str | None = None
 ) -> int:
-    tenant = _tenant(server)
-    scope = create_container(settings).tenants().scope(tenant)
-    console = Console(
-        scope.use_cases,
-        prefix=settings.command_prefix,
-        exports_dir=_exports_dir(settings, tenant),
-        tenant=tenant,
-    )
-    return await console.run(stdin=stdin)
+    return await _console_for(settings, server).run(stdin=stdin)
 
 
 async def _one_command(settings: Settings, line: str, *, server: str | None = None) -> int:
-    tenant = _tenant(server)
-    scope = create_container(settings).tenants().scope(tenant)
-    console = Console(
-        scope.use_cases,
-        prefix=settings.command_prefix,
-        exports_dir=_exports_dir(settings, tenant),
-        tenant=tenant,
-    )
-    reply = await console.handle_to_the_end(line)
+    reply = await _console_for(settings, server).handle_to_the_end(line)
     return 1 if reply.startswith("error:") else 0
 
 

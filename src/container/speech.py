@@ -21,13 +21,11 @@ from dependency_injector import providers
 from trainerbot.adapters.audio.espeak import EspeakTextToSpeech
 from trainerbot.adapters.audio.fallback import FallbackSpeechToText, FallbackTextToSpeech
 from trainerbot.adapters.audio.ffmpeg import FfmpegAudioConverter, resolve_ffmpeg
+from trainerbot.adapters.audio.google import GoogleEngine
 from trainerbot.adapters.audio.gtts import GttsTextToSpeech
-from trainerbot.adapters.audio.recognition import (
-    FasterWhisperEngine,
-    GoogleEngine,
-    SpeechRecognitionSpeechToText,
-    SphinxEngine,
-)
+from trainerbot.adapters.audio.recognition import SpeechRecognitionSpeechToText
+from trainerbot.adapters.audio.sphinx import SphinxEngine
+from trainerbot.adapters.audio.whisper import FasterWhisperEngine
 from trainerbot.adapters.discord.voice import DiscordVoice
 from trainerbot.adapters.openai import OpenAISpeechToText, OpenAITextToSpeech
 from trainerbot.adapters.unavailable import (

@@ -236,16 +236,15 @@ class Dataset:
         """
         always_train: set[str] = set()
         if not self.hold_out_corrections:
-            always_train = {_question(e) for e in self.examples if e.from_correction}
+            always_train = {question_of(e.user_text) for e in self.examples if e.from_correction}
         train: list[Example] = []
         test: list[Example] = []
         for example in self.examples:
-            question = _question(example)
+            question = question_of(example.user_text)
             if question in always_train:
                 train.append(example)
                 continue
-            bucket = int(hashlib.sha256(question.encode()).hexdigest()[:8], 16) % 100
-            (test if bucket < test_percent else train).append(example)
+            (test if in_test_part(question, test_percent) else train).append(example)
         if not train:
             train, test = test, []
         labels = self.labels
@@ -258,9 +257,16 @@ class Dataset:
         return replace(self, examples=tuple(examples))
 
 
-def _question(example: Example) -> str:
+def question_of(text: str) -> str:
     """What the split compares: the question, ignoring case and spacing."""
-    return " ".join(example.user_text.split()).casefold()
+    return " ".join(text.split()).casefold()
+
+
+def in_test_part(question: str, test_percent: int = TEST_SHARE_PERCENT) -> bool:
+    """Whether the split puts an example asking ``question`` (a ``question_of``) in the test
+    part: by a hash of the question, so the same question always lands on the same side."""
+    digest = hashlib.sha256(question.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < test_percent
 
 
 # Earlier turns a correction's example may keep, in characters: a question that refers back needs

@@ -33,6 +33,10 @@ class TranscribeResult:
     def heard_anything(self) -> bool:
         return self.transcript.heard_anything
 
+    def heard_nothing(self) -> str:
+        """What to say when nothing was recognised."""
+        return f"I heard nothing I could recognise in {self.duration_seconds:.1f} s of audio."
+
 
 class TranscribeVoice:
     """Turn speech into text.

@@ -65,11 +65,9 @@ from audio_fixtures import VOICE_MESSAGE_OPTIONS, encode, write_wav  # noqa: E40
 from fake_openai import FakeOpenAI  # noqa: E402
 from openai_adapter_support import API_KEY, assert_one_clear_line  # noqa: E402
 
+from trainerbot.adapters.audio.engine import RecognitionEngine  # noqa: E402
 from trainerbot.adapters.audio.ffmpeg import resolve_ffmpeg  # noqa: E402
-from trainerbot.adapters.audio.recognition import (  # noqa: E402
-    RecognitionEngine,
-    SpeechRecognitionSpeechToText,
-)
+from trainerbot.adapters.audio.recognition import SpeechRecognitionSpeechToText  # noqa: E402
 from trainerbot.adapters.console import Console  # noqa: E402
 from trainerbot.adapters.memory import InMemoryVoiceOutput  # noqa: E402
 from trainerbot.config import Settings  # noqa: E402

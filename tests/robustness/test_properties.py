@@ -30,7 +30,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from trainerbot.adapters.audio import ogg
-from trainerbot.adapters.audio.ffmpeg import FfmpegAudioConverter, resolve_ffmpeg
+from trainerbot.adapters.audio.ffmpeg import (
+    LENGTH_MARGIN_SECONDS,
+    FfmpegAudioConverter,
+    resolve_ffmpeg,
+)
 from trainerbot.adapters.console import Console
 from trainerbot.adapters.memory import (
     InMemoryChatModel,
@@ -853,7 +857,7 @@ def test_any_bytes_decode_to_audio_or_one_clear_audio_error(
         return
     assert isinstance(pcm, PcmAudio)
     assert len(pcm.samples) % 2 == 0
-    assert pcm.duration_seconds <= 60.0 + 0.1
+    assert pcm.duration_seconds <= 60.0 + LENGTH_MARGIN_SECONDS
 
 
 # --- the console -------------------------------------------------------------------------------

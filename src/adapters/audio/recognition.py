@@ -32,23 +32,7 @@ from trainerbot.core.language import recognition_fallback
 from trainerbot.ports import SpeechToText
 
 from .engine import SAMPLE_WIDTH, Heard, RecognitionEngine
-from .google import GoogleEngine
 from .silence import split_on_silence
-from .sphinx import SphinxEngine, SphinxModel
-from .whisper import FasterWhisperEngine
-
-# The engines are named here too, as before they had modules of their own, so that importers of
-# this module keep working; new code imports each from its engine's module.
-__all__ = [
-    "RECOGNITION_FAILED",
-    "FasterWhisperEngine",
-    "GoogleEngine",
-    "Heard",
-    "RecognitionEngine",
-    "SpeechRecognitionSpeechToText",
-    "SphinxEngine",
-    "SphinxModel",
-]
 
 log = logging.getLogger(__name__)
 

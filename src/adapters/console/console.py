@@ -32,7 +32,6 @@ from trainerbot.core.commands import (
 )
 from trainerbot.core.entities import Actor, FileContent, TrainingJob
 from trainerbot.core.errors import (
-    CapabilityUnavailable,
     DatasetInvalid,
     InvalidInput,
     TrainerbotError,
@@ -117,7 +116,6 @@ class Console:
                     command=parse_arguments(chosen.spec, raw),
                     scope=self._scope,
                     actor=self._actor,
-                    front_end=_NO_VOICE,
                     origin=CONSOLE_ORIGIN,
                 )
                 return await self._render(await chosen.run(invocation))
@@ -258,22 +256,6 @@ class Console:
 
 def _answer_note(message_id: str) -> str:
     return f"[answer {message_id} — to fix it: {named('correct', message_id)} <right answer>]"
-
-
-class _NoVoice:
-    """The console's side of ``!join`` and ``!leave``: there are no voice channels here."""
-
-    async def join_voice(self) -> str:
-        raise CapabilityUnavailable(_VOICE_ONLY_IN_DISCORD)
-
-    async def leave_voice(self) -> bool:
-        raise CapabilityUnavailable(_VOICE_ONLY_IN_DISCORD)
-
-
-_VOICE_ONLY_IN_DISCORD = (
-    "Voice channels exist only in Discord; run the bot with a Discord token to use them."
-)
-_NO_VOICE = _NoVoice()
 
 
 class _ConsoleJobs:

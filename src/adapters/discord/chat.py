@@ -121,10 +121,7 @@ class ChatCog(commands.Cog, name="Chat"):
                 )
                 if not heard.heard_anything:
                     await send_text(
-                        message.channel,
-                        "I heard nothing I could recognise in "
-                        f"{heard.transcription.duration_seconds:.1f} s of audio.",
-                        reference=message,
+                        message.channel, heard.transcription.heard_nothing(), reference=message
                     )
                     return
                 transcript = heard.transcription.transcript

@@ -13,10 +13,8 @@ import discord
 from discord.ext import commands
 from discord.utils import DEFAULT_FILE_SIZE_LIMIT_BYTES
 
-from trainerbot.core.dataset_sources import Upload
 from trainerbot.core.entities import AudioClip, FileContent
-from trainerbot.core.errors import AudioTooLarge, FileTooLarge
-from trainerbot.core.limits import human_bytes
+from trainerbot.core.limits import human_bytes, refuse_oversized_audio
 
 from .replies import split_reply
 
@@ -45,23 +43,9 @@ def is_audio(attachment: discord.Attachment) -> bool:
 
 async def read_audio(attachment: discord.Attachment, max_bytes: int) -> AudioClip:
     """The attachment's bytes as a clip, refused before downloading if it is over the cap."""
-    if attachment.size > max_bytes:
-        raise AudioTooLarge(
-            f"That audio file is {human_bytes(attachment.size)}; the limit is "
-            f"{human_bytes(max_bytes)}."
-        )
+    refuse_oversized_audio(attachment.size, max_bytes)
     data = await attachment.read()
     return AudioClip(data=data, filename=attachment.filename, content_type=attachment.content_type)
-
-
-async def read_upload(attachment: discord.Attachment, max_bytes: int) -> Upload:
-    """The attachment's bytes for a dataset, refused before downloading if over the cap."""
-    if attachment.size > max_bytes:
-        raise FileTooLarge(
-            f"{attachment.filename[:80]} is {human_bytes(attachment.size)}; the limit is "
-            f"{human_bytes(max_bytes)}."
-        )
-    return Upload(filename=attachment.filename, data=await attachment.read())
 
 
 async def send_text(

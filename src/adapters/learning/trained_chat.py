@@ -17,6 +17,7 @@ from trainerbot.core.errors import (
     TrainerbotError,
     UnknownModel,
 )
+from trainerbot.core.text import command
 from trainerbot.ports import ChatModel, Embeddings
 
 from ._worker import Worker
@@ -282,7 +283,7 @@ class TrainedChatModel(ChatModel):
         """Runs in the worker: the artifact of ``model_id``, read and made ready to answer."""
         data = self._artifacts.load(model_id)
         if data is None:
-            raise UnknownModel(f"There is no trained model {model_id}; see !models.")
+            raise UnknownModel(f"There is no trained model {model_id}; see {command('models')}.")
         artifact = unpack(data, model_id)
         if artifact.kind == FEWSHOT_KIND:
             return FewShotIndex.from_artifact(artifact, model_id)

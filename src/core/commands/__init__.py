@@ -6,8 +6,8 @@ slash command's options), builds an ``Invocation`` and renders the ``Reply`` tha
 ``Command.run`` returns.
 """
 
-from .base import Attached, Command, Files, FrontEnd, Invocation, Reply, command
-from .catalogue import CATALOGUE, HANDLERS, SPECS, find, parse_command, unknown
+from .base import Attached, Command, Files, FrontEnd, Invocation, NoVoice, Reply, command
+from .catalogue import CATALOGUE, HANDLERS, SPECS, find, parse_command, run_command, unknown
 from .grammar import (
     CommandSpec,
     Kind,
@@ -34,6 +34,7 @@ __all__ = [
     "FrontEnd",
     "Invocation",
     "Kind",
+    "NoVoice",
     "Param",
     "ParsedCommand",
     "Reply",
@@ -44,6 +45,7 @@ __all__ = [
     "help_text",
     "parse_arguments",
     "parse_command",
+    "run_command",
     "split_command",
     "unknown",
 ]

@@ -10,14 +10,14 @@ written twice.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
 from ..access import require_trainer
 from ..dataset_sources import Upload
 from ..entities import Actor, FileContent, TrainingJob
-from ..errors import FileTooLarge
+from ..errors import CapabilityUnavailable, FileTooLarge
 from ..limits import DEFAULT_LIMITS, human_bytes
 from ..tenancy import TenantScope
 from ..use_cases import UseCases
@@ -35,6 +35,22 @@ class FrontEnd(Protocol):
     async def leave_voice(self) -> bool:
         """Leave the voice channel here; False when the bot was in none."""
         ...
+
+
+class NoVoice:
+    """A front end without voice channels (the console, a program): ``!join`` and ``!leave``
+    say so."""
+
+    async def join_voice(self) -> str:
+        raise CapabilityUnavailable(VOICE_ONLY_IN_DISCORD)
+
+    async def leave_voice(self) -> bool:
+        raise CapabilityUnavailable(VOICE_ONLY_IN_DISCORD)
+
+
+VOICE_ONLY_IN_DISCORD = (
+    "Voice channels exist only in Discord; run the bot with a Discord token to use them."
+)
 
 
 class Attached(Protocol):
@@ -59,7 +75,7 @@ class Invocation:
     command: ParsedCommand
     scope: TenantScope
     actor: Actor
-    front_end: FrontEnd
+    front_end: FrontEnd = field(default_factory=NoVoice)
     attachment: Attached | None = None
     upload_limit: int = DEFAULT_LIMITS.max_upload_bytes
     origin: str | None = None

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..entities import Actor
 from ..errors import UnknownCommand
+from ..tenancy import TenantScope
 from ..text import command as named
+from ..text import command_prefix
 from . import models, settings, talk, teaching, training, workspace
-from .base import Command
-from .grammar import CommandSpec, ParsedCommand, parse_arguments
+from .base import Command, Invocation, Reply
+from .grammar import CommandSpec, ParsedCommand, arguments_from, parse_arguments
 
 CATALOGUE: tuple[Command, ...] = (
     talk.hi,
@@ -53,6 +56,29 @@ def unknown(name: str) -> UnknownCommand:
     return UnknownCommand(
         f"Unknown command {named(name[:40])}. Type {named('help')} to see the commands."
     )
+
+
+async def run_command(
+    scope: TenantScope,
+    actor: Actor,
+    name: str,
+    arguments: str | Mapping[str, str | bool | None] = "",
+    *,
+    prefix: str = "!",
+) -> Reply:
+    """Run command ``name`` in ``scope``'s tenant as ``actor``, as a program embedding trainerbot
+    does: ``arguments`` as typed after the name (``"data_dir=reviews"``) or by name
+    (``{"data_dir": "reviews"}``). Errors are raised (``TrainerbotError``), their sentences
+    naming commands with ``prefix``."""
+    with command_prefix(prefix):
+        chosen = find(name)
+        chosen.allow(actor)
+        parsed = (
+            parse_arguments(chosen.spec, arguments)
+            if isinstance(arguments, str)
+            else arguments_from(chosen.spec, arguments)
+        )
+        return await chosen.run(Invocation(command=parsed, scope=scope, actor=actor))
 
 
 def parse_command(name: str, raw: str) -> ParsedCommand:

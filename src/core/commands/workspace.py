@@ -99,7 +99,6 @@ async def transcribe(call: Invocation) -> Reply:
     result = await call.use_cases.transcribe_voice.execute(
         TranscribeRequest(path=call.text("path"), actor=call.actor)
     )
-    seconds = f"{result.duration_seconds:.1f} s"
     if not result.heard_anything:
-        return Reply(f"I heard nothing I could recognise in {seconds} of audio.")
-    return Reply(f"Heard ({seconds}): {result.transcript.text}")
+        return Reply(result.heard_nothing())
+    return Reply(f"Heard ({result.duration_seconds:.1f} s): {result.transcript.text}")

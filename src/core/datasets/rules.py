@@ -17,22 +17,15 @@ import string
 from array import array
 from collections.abc import Iterator, Sequence
 
-from ..entities import TEST_SHARE_PERCENT, Example, Task
+from ..entities import Example, Task, in_test_part, question_of
 
 # Examples are checked, split and counted this many at a time.
 BATCH = 1024
 
 
-def question(text: str) -> str:
-    """What the split compares: the question ignoring case and spacing."""
-    return " ".join(text.split()).casefold()
-
-
-def held_out(question: str, test_percent: int = TEST_SHARE_PERCENT) -> bool:
-    """Whether ``Dataset.split`` puts an example asking ``question`` (a ``question``) in the test
-    part: the same hash of the question, so the same side (corrections aside: a file has none)."""
-    digest = hashlib.sha256(question.encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 100 < test_percent
+# The split's own rules, from the entity that splits (``Dataset.split``): one definition.
+question = question_of
+held_out = in_test_part
 
 
 class SplitCounts:

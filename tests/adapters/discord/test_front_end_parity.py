@@ -16,7 +16,6 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import discord
 import discord.ext.test as dpytest
 import pytest
 from discord.ext import commands
