@@ -9,11 +9,12 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format clean
+.PHONY: help run test test-fast lint format clean
 
 help:
 	@echo "make run     start trainerbot (Discord if TRAINERBOT_DISCORD_TOKEN is set, else the console)"
 	@echo "make test    run the test suite"
+	@echo "make test-fast  the contract and unit tests, and every test not slow/engine/subprocess/discord (under a minute)"
 	@echo "make lint    ruff, import-linter contracts and mypy"
 
 # The interpreter: refuse politely when it is too old, and make the venv even where the
@@ -44,6 +45,12 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-dev
 	@$(BIN)/pytest
+
+# The markers are registered in pyproject.toml and applied in tests/conftest.py. Bytecode caches
+# (gitignored __pycache__) spare a rerun recompiling and re-rewriting every module: a third faster,
+# so they are on even where the environment sets PYTHONDONTWRITEBYTECODE.
+test-fast: $(VENV)/.installed-dev
+	@PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -m "not (slow or engine or subprocess or discord)"
 
 # mypy cannot follow setuptools' editable finder for the renamed src/ folder: give it a
 # link named trainerbot (see [tool.mypy] in pyproject.toml).

@@ -7,11 +7,24 @@ from dataclasses import dataclass
 
 from trainerbot.ports import Workspace
 
-from .errors import EmptyFolder, FileTooLarge, InvalidArgument, NotAFolder
+from .errors import EmptyFolder, FileTooLarge, InvalidArgument, InvalidInput, NotAFolder
 from .limits import Limits, human_bytes
 from .paths import parse_user_path
 
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+# A dataset's name: a folder's name where datasets are stored on disk, so nothing that could
+# name another place (no separator, no leading dot), 1 to 64 characters.
+DATASET_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
+
+
+def check_dataset_name(name: str) -> str:
+    """``name`` if it is a valid dataset name, else ``InvalidInput`` — the rule every dataset
+    store applies."""
+    if not DATASET_NAME.fullmatch(name):
+        raise InvalidInput(
+            "A dataset name is 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'."
+        )
+    return name
 
 
 @dataclass(frozen=True)

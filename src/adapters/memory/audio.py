@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from trainerbot.core.entities import AudioClip, PcmAudio, Transcript
-from trainerbot.core.errors import UndecodableAudio, VoiceNotConnected
+from trainerbot.core.errors import InvalidInput, UndecodableAudio, VoiceNotConnected
 from trainerbot.ports import AudioConverter, SpeechToText, TextToSpeech, VoiceOutput
 
 
@@ -40,12 +40,15 @@ class InMemorySpeechToText(SpeechToText):
 
 
 class InMemoryTextToSpeech(TextToSpeech):
-    """'Synthesises' a clip whose bytes are the UTF-8 text; spoken texts are kept in ``spoken``."""
+    """'Synthesises' a clip whose bytes are the UTF-8 text; spoken texts are kept in ``spoken``.
+    Blank text is ``InvalidInput``, as with the real voices."""
 
     def __init__(self) -> None:
         self.spoken: list[tuple[str, str]] = []
 
     async def synthesize(self, text: str, *, language: str) -> AudioClip:
+        if not text.strip():
+            raise InvalidInput("There is nothing to say.")
         self.spoken.append((text, language))
         return AudioClip(data=text.encode(), filename="speech.txt", content_type="text/plain")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trainerbot.core.dataset_sources import check_dataset_name
 from trainerbot.core.entities import (
     Correction,
     Dataset,
@@ -38,6 +39,8 @@ class InMemoryInteractionLog(InteractionLog):
         return None
 
     async def find_by_message(self, message_id: str) -> Interaction | None:
+        if not message_id:
+            return None  # console prompts have no message id: "" names no interaction
         for interaction in reversed(self.interactions):
             if interaction.id == message_id or interaction.answers(message_id):
                 return interaction
@@ -97,9 +100,11 @@ class InMemoryDatasetStore(DatasetStore):
         self.selected_name: str | None = None
 
     async def save(self, dataset: Dataset) -> None:
+        check_dataset_name(dataset.name)
         self.versions.append(dataset)
 
     async def get(self, name: str) -> Dataset | None:
+        check_dataset_name(name)
         return next((d for d in reversed(self.versions) if d.name == name), None)
 
     async def names(self) -> list[str]:

@@ -22,11 +22,9 @@ class InMemoryModelTrainer(ModelTrainer):
         immediate: bool = False,
         fail_with: TrainerbotError | None = None,
         max_example_tokens: int | None = None,
-        bills_by_token: bool = False,
     ) -> None:
         self._name = name
         self._max_example_tokens = max_example_tokens
-        self._bills_by_token = bills_by_token
         self._min_examples = min_examples
         self.immediate = immediate
         self.fail_with = fail_with
@@ -46,10 +44,6 @@ class InMemoryModelTrainer(ModelTrainer):
     def max_example_tokens(self) -> int | None:
         return self._max_example_tokens
 
-    @property
-    def bills_by_token(self) -> bool:
-        return self._bills_by_token
-
     def model_for(self, job: TrainingJob) -> str:
         return f"{self._name}:{job.id}"
 
@@ -68,6 +62,8 @@ class InMemoryModelTrainer(ModelTrainer):
         self._fate[job_id] = JobStatus.FAILED
 
     async def refresh(self, job: TrainingJob) -> TrainingJob:
+        if job.status.is_final:
+            return job  # a provider never reopens a finished job
         if self.fail_with is not None:
             raise self.fail_with
         fate = self._fate.get(job.id)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+from dataclasses import asdict
+from zipfile import ZipFile
 
 from trainerbot.core.entities import Archive, FileContent, ManifestEntry, WorkspaceFile
 from trainerbot.core.errors import (
     EmptyFolder,
     FileTooLarge,
+    InvalidPath,
     NotAFile,
     NotAFolder,
     WorkspaceFileNotFound,
@@ -21,7 +26,8 @@ class InMemoryWorkspace(Workspace):
     """Files live in ``files`` (workspace-relative POSIX path → bytes); archives in ``archives``.
 
     Paths pass the same lexical rules as the filesystem workspace; folders exist implicitly when a
-    file lies below them.
+    file lies below them. Exports and archives are files too (an archive a real zip with its
+    manifest), numbered rather than time-stamped.
     """
 
     def __init__(self, files: dict[str, bytes] | None = None) -> None:
@@ -63,6 +69,8 @@ class InMemoryWorkspace(Workspace):
         return path in self.files or self._is_folder(path)
 
     async def export(self, name: str, data: bytes) -> FileContent:
+        if not name or "/" in name or "\\" in name or name.startswith(".") or "\x00" in name:
+            raise InvalidPath(f"Not a plain file name: {name!r}")
         stem, dot, suffix = name.rpartition(".")
         path = f"exports/{stem or name}-{len(self.exported) + 1}{dot}{suffix if stem else ''}"
         self.exported.append(FileContent(path=path, data=data))
@@ -70,7 +78,10 @@ class InMemoryWorkspace(Workspace):
         return self.exported[-1]
 
     async def archive(self, folder: str) -> Archive:
-        files = await self.list_files(parse_user_path(folder))
+        folder = parse_user_path(folder)
+        if folder == "archives" or folder.startswith("archives/"):
+            raise InvalidPath("You cannot archive the archives folder.")
+        files = await self.list_files(folder)
         if not files:
             raise EmptyFolder()
         entries = tuple(
@@ -86,5 +97,19 @@ class InMemoryWorkspace(Workspace):
             source=folder,
             files=entries,
         )
+        self.files[archive.path] = _zip(
+            {entry.path: self.files[f.path] for entry, f in zip(entries, files, strict=True)},
+            manifest={"source": folder, "files": [asdict(entry) for entry in entries]},
+        )
         self.archives.append(archive)
         return archive
+
+
+def _zip(members: dict[str, bytes], *, manifest: dict[str, object]) -> bytes:
+    """A zip of ``members`` (name in the zip → bytes) with ``manifest.json``."""
+    buffer = io.BytesIO()
+    with ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        archive.writestr("manifest.json", json.dumps(manifest, indent=2) + "\n")
+    return buffer.getvalue()

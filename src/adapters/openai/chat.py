@@ -79,6 +79,10 @@ class OpenAIChatModel(ChatModel):
                 error, secret=self._client.api_key, service=self._service, model=model
             ) from None
         try:
+            if "text/event-stream" not in chunks.response.headers.get("content-type", ""):
+                # Not a stream of events (a proxy's error page, a broken server): nothing in it
+                # can be read as an answer.
+                raise ServiceError(f"{self._service} sent an answer I could not read.")
             async for chunk in chunks:
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content

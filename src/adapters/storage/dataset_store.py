@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from trainerbot.adapters._fsutil import atomic_write_bytes, atomic_writer
+from trainerbot.core.dataset_sources import DATASET_NAME, check_dataset_name
 from trainerbot.core.entities import Dataset
-from trainerbot.core.errors import DatasetError, InvalidInput, ServiceError, UnknownDataset
+from trainerbot.core.errors import DatasetError, ServiceError, UnknownDataset
 from trainerbot.ports import DatasetStore
 
 from .jsonl import decode_lines, encode_line
@@ -32,7 +33,6 @@ from .serialization import RecordError, dataset_from_records, dataset_header
 log = logging.getLogger(__name__)
 
 # Letters, digits, "._-"; no leading dot, so a name is never ".", "..", a hidden file or ".selected".
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 # What may stand in a ``current`` file: it is joined to a path, so it is checked like a name.
 _VERSION_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -41,15 +41,6 @@ SELECTED = ".selected"
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
-
-
-def check_name(name: str) -> str:
-    """``name`` if it is a valid dataset name, else ``InvalidInput``."""
-    if not NAME_PATTERN.fullmatch(name):
-        raise InvalidInput(
-            "A dataset name is 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'."
-        )
-    return name
 
 
 async def _in_thread(function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
@@ -72,18 +63,18 @@ class FilesystemDatasetStore(DatasetStore):
         self._folder.mkdir(parents=True, exist_ok=True)
 
     async def save(self, dataset: Dataset) -> None:
-        check_name(dataset.name)
+        check_dataset_name(dataset.name)
         await _in_thread(self._save, dataset)
 
     async def get(self, name: str) -> Dataset | None:
-        check_name(name)
+        check_dataset_name(name)
         return await _in_thread(self._get, name)
 
     async def names(self) -> list[str]:
         return await _in_thread(self._names)
 
     async def select(self, name: str) -> None:
-        check_name(name)
+        check_dataset_name(name)
         await _in_thread(self._select, name)
 
     async def selected(self) -> str | None:
@@ -144,7 +135,7 @@ class FilesystemDatasetStore(DatasetStore):
         return sorted(
             child.name
             for child in children
-            if NAME_PATTERN.fullmatch(child.name) and (child / CURRENT).is_file()
+            if DATASET_NAME.fullmatch(child.name) and (child / CURRENT).is_file()
         )
 
     def _select(self, name: str) -> None:
@@ -157,7 +148,7 @@ class FilesystemDatasetStore(DatasetStore):
             name = (self._folder / SELECTED).read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
-        if not NAME_PATTERN.fullmatch(name):
+        if not DATASET_NAME.fullmatch(name):
             log.warning("the selected-dataset file is damaged; ignoring it")
             return None
         return name

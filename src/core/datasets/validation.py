@@ -117,7 +117,8 @@ def validate(
 
     With ``tokens``, every example is counted: the report gets token statistics, a problem for each
     example over ``tokens.max_example_tokens`` (after the parse problems, naming the example's line,
-    or its item or origin), and with ``tokens.billing`` the cost estimate of the training part.
+    or its item or origin), and with the trainer's ``estimate`` (``TokenCheck.estimate``) the cost
+    of the training part.
     """
     _, test = dataset.split()
     in_test = {id(example) for example in test.examples}

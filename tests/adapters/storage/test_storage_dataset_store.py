@@ -10,7 +10,6 @@ import pytest
 from trainerbot.adapters.storage import FilesystemDatasetStore
 from trainerbot.core.entities import Dataset, Example, Task
 from trainerbot.core.errors import DatasetError, InvalidInput, UnknownDataset
-from trainerbot.ports import DatasetStore
 
 
 @pytest.fixture
@@ -29,18 +28,6 @@ def dataset(name: str = "reviews", *completions: str) -> Dataset:
         for n, label in enumerate(completions or ("positive", "negative"), start=1)
     )
     return Dataset(name=name, task=Task.CLASSIFICATION, examples=examples, source="inline")
-
-
-def test_it_implements_the_dataset_store_port(sut: FilesystemDatasetStore) -> None:
-    assert isinstance(sut, DatasetStore)
-
-
-async def test_save_then_get_round_trips_the_dataset(sut: FilesystemDatasetStore) -> None:
-    saved = dataset()
-
-    await sut.save(saved)
-
-    assert await sut.get("reviews") == saved
 
 
 async def test_save_writes_a_header_line_then_one_example_per_line(
@@ -96,18 +83,6 @@ async def test_saving_leaves_no_temporary_files(sut: FilesystemDatasetStore, roo
     ]
 
 
-async def test_get_of_an_unknown_dataset_is_none(sut: FilesystemDatasetStore) -> None:
-    assert await sut.get("nope") is None
-
-
-async def test_a_fresh_instance_reads_what_was_saved(
-    sut: FilesystemDatasetStore, root: Path
-) -> None:
-    await sut.save(dataset())
-
-    assert await FilesystemDatasetStore(root).get("reviews") == dataset()
-
-
 async def test_names_are_sorted_and_ignore_folders_that_are_not_datasets(
     sut: FilesystemDatasetStore, root: Path
 ) -> None:
@@ -127,10 +102,6 @@ async def test_select_remembers_the_dataset(sut: FilesystemDatasetStore, root: P
     assert await sut.selected() == "alpha"
     assert (root / "datasets" / ".selected").read_text().strip() == "alpha"
     assert await FilesystemDatasetStore(root).selected() == "alpha"
-
-
-async def test_nothing_is_selected_at_first(sut: FilesystemDatasetStore) -> None:
-    assert await sut.selected() is None
 
 
 async def test_select_of_an_unknown_dataset_is_refused(sut: FilesystemDatasetStore) -> None:

@@ -12,7 +12,6 @@ import pytest
 
 from trainerbot.adapters.storage import JsonlFile, JsonlInteractionLog
 from trainerbot.core.entities import Interaction
-from trainerbot.ports import InteractionLog
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -50,51 +49,12 @@ def bytes_of(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def test_it_implements_the_interaction_log_port(sut: JsonlInteractionLog) -> None:
-    assert isinstance(sut, InteractionLog)
-
-
 async def test_append_writes_one_interaction_record(sut: JsonlInteractionLog, path: Path) -> None:
     await sut.append(interaction(1))
 
     [line] = lines_of(path)
     assert json.loads(line)["type"] == "interaction"
     assert json.loads(line)["id"] == "int-1"
-
-
-async def test_find_by_message_finds_the_prompt_message_id(sut: JsonlInteractionLog) -> None:
-    await sut.append(interaction(1))
-    await sut.append(interaction(2))
-
-    assert await sut.find_by_message("m-2") == interaction(2)
-
-
-async def test_find_by_message_finds_the_interaction_id(sut: JsonlInteractionLog) -> None:
-    await sut.append(interaction(1))
-
-    assert await sut.find_by_message("int-1") == interaction(1)
-
-
-async def test_find_by_message_finds_a_linked_reply_message_id(sut: JsonlInteractionLog) -> None:
-    await sut.append(interaction(1))
-    await sut.link_reply("int-1", "reply-a")
-    await sut.link_reply("int-1", "reply-b")
-
-    found = await sut.find_by_message("reply-b")
-
-    assert found == interaction(1, reply_message_ids=("reply-a", "reply-b"))
-
-
-async def test_find_by_message_of_an_unknown_id_is_none(sut: JsonlInteractionLog) -> None:
-    await sut.append(interaction(1))
-
-    assert await sut.find_by_message("nope") is None
-
-
-async def test_an_empty_message_id_finds_nothing(sut: JsonlInteractionLog) -> None:
-    await sut.append(interaction(1, message_id=""))
-
-    assert await sut.find_by_message("") is None
 
 
 async def test_link_reply_returns_the_updated_interaction_and_records_a_link(
@@ -134,42 +94,6 @@ async def test_linking_the_same_reply_twice_records_it_once(
 
     assert again == interaction(1, reply_message_ids=("reply-a",))
     assert len(lines_of(path)) == 2
-
-
-async def test_recent_gives_the_last_interactions_of_the_conversation_oldest_first(
-    sut: JsonlInteractionLog,
-) -> None:
-    for number in range(1, 6):
-        await sut.append(interaction(number, conversation="chan-1"))
-        await sut.append(interaction(100 + number, conversation="chan-2"))
-
-    recent = await sut.recent("chan-1", 3)
-
-    assert [i.id for i in recent] == ["int-3", "int-4", "int-5"]
-
-
-async def test_recent_with_a_limit_beyond_the_history_gives_all(sut: JsonlInteractionLog) -> None:
-    await sut.append(interaction(1))
-    await sut.append(interaction(2))
-
-    assert [i.id for i in await sut.recent("chan-1", 50)] == ["int-1", "int-2"]
-
-
-async def test_recent_with_a_zero_limit_is_empty(sut: JsonlInteractionLog) -> None:
-    await sut.append(interaction(1))
-
-    assert await sut.recent("chan-1", 0) == []
-
-
-async def test_recent_of_an_unknown_conversation_is_empty(sut: JsonlInteractionLog) -> None:
-    assert await sut.recent("chan-404", 5) == []
-
-
-async def test_recent_includes_linked_replies(sut: JsonlInteractionLog) -> None:
-    await sut.append(interaction(1))
-    await sut.link_reply("int-1", "reply-a")
-
-    assert await sut.recent("chan-1", 1) == [interaction(1, reply_message_ids=("reply-a",))]
 
 
 async def test_a_fresh_instance_rebuilds_the_index_from_disk(

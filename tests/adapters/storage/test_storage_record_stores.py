@@ -25,7 +25,6 @@ from trainerbot.core.entities import (
     TrainingJob,
 )
 from trainerbot.core.errors import ServiceError
-from trainerbot.ports import CorrectionStore, FeedbackStore, JobStore, ModelRegistry
 
 WHEN = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -74,48 +73,7 @@ def model(model_id: str, **changes: str) -> TrainedModel:
     return TrainedModel(id=model_id, trainer="local", created_at=WHEN, **changes)
 
 
-# --- corrections -----------------------------------------------------------------------------
-
-
-def test_correction_store_implements_its_port(records: Path) -> None:
-    assert isinstance(JsonlCorrectionStore(records / "corrections.jsonl"), CorrectionStore)
-
-
-async def test_corrections_come_back_in_the_order_they_were_added(records: Path) -> None:
-    sut = JsonlCorrectionStore(records / "corrections.jsonl")
-
-    for number in (3, 1, 2):
-        await sut.add(correction(number))
-
-    assert await sut.all() == [correction(3), correction(1), correction(2)]
-
-
-async def test_corrections_are_durable_for_a_fresh_instance(records: Path) -> None:
-    sut = JsonlCorrectionStore(records / "corrections.jsonl")
-
-    await sut.add(correction(1))
-
-    assert await JsonlCorrectionStore(records / "corrections.jsonl").all() == [correction(1)]
-
-
-async def test_an_empty_correction_store_has_none(records: Path) -> None:
-    assert await JsonlCorrectionStore(records / "corrections.jsonl").all() == []
-
-
-async def test_all_returns_a_copy_callers_cannot_corrupt(records: Path) -> None:
-    sut = JsonlCorrectionStore(records / "corrections.jsonl")
-    await sut.add(correction(1))
-
-    (await sut.all()).clear()
-
-    assert await sut.all() == [correction(1)]
-
-
 # --- feedback --------------------------------------------------------------------------------
-
-
-def test_feedback_store_implements_its_port(records: Path) -> None:
-    assert isinstance(JsonlFeedbackStore(records / "feedback.jsonl"), FeedbackStore)
 
 
 async def test_feedback_round_trips_through_the_file(records: Path) -> None:
@@ -132,10 +90,6 @@ async def test_feedback_round_trips_through_the_file(records: Path) -> None:
 
 
 # --- jobs ------------------------------------------------------------------------------------
-
-
-def test_job_store_implements_its_port(records: Path) -> None:
-    assert isinstance(JsonlJobStore(records / "jobs.jsonl"), JobStore)
 
 
 async def test_get_gives_the_latest_state_of_a_job(records: Path) -> None:
@@ -174,15 +128,7 @@ async def test_all_gives_latest_states_in_order_of_first_appearance(records: Pat
     ]
 
 
-async def test_get_of_an_unknown_job_is_none(records: Path) -> None:
-    assert await JsonlJobStore(records / "jobs.jsonl").get("job-404") is None
-
-
 # --- models ----------------------------------------------------------------------------------
-
-
-def test_model_registry_implements_its_port(records: Path) -> None:
-    assert isinstance(JsonlModelRegistry(records / "models.jsonl"), ModelRegistry)
 
 
 async def test_no_model_is_active_before_any_activation(records: Path) -> None:
@@ -190,31 +136,6 @@ async def test_no_model_is_active_before_any_activation(records: Path) -> None:
     await sut.register(model("m-1"))
 
     assert await sut.active() is None
-
-
-async def test_the_last_activation_is_active(records: Path) -> None:
-    sut = JsonlModelRegistry(records / "models.jsonl")
-    await sut.register(model("m-1"))
-    await sut.register(model("m-2"))
-
-    await sut.activate("m-2")
-    await sut.activate("m-1")
-
-    assert await sut.active() == "m-1"
-    assert await JsonlModelRegistry(records / "models.jsonl").active() == "m-1"
-
-
-async def test_models_are_unique_by_id_latest_record_wins_in_registration_order(
-    records: Path,
-) -> None:
-    sut = JsonlModelRegistry(records / "models.jsonl")
-    await sut.register(model("m-1"))
-    await sut.register(model("m-2"))
-    await sut.register(model("m-1", base_model="gpt-base"))
-
-    models = await JsonlModelRegistry(records / "models.jsonl").models()
-
-    assert models == [model("m-1", base_model="gpt-base"), model("m-2")]
 
 
 async def test_activations_are_appended_records(records: Path) -> None:
