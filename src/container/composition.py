@@ -62,7 +62,7 @@ def create_bot(container: Container | None = None) -> TrainerBot:
     """The Discord bot, built from ``container`` (by default one from the environment).
 
     Run it with ``bot.run(token)``, or drive it with dpytest: ``dpytest.configure(bot)``, then
-    ``await bot.setup_hook()`` adds its cogs. Each server (and each member's direct messages) is
+    ``await bot.setup_hook()`` adds its commands. Each server (and each member's direct messages) is
     answered by its own tenant's use cases (``container.tenants()``); with exactly one server in
     ``TRAINERBOT_DISCORD_GUILDS``, a workspace from before tenants becomes that server's first
     (``Tenants.adopt_if_one_server``). Override the container's providers first to put other

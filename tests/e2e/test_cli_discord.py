@@ -2,7 +2,7 @@
 
 To keep ``run`` off the internet, the process is pointed at a closed port on 127.0.0.1 by a
 ``sitecustomize`` module on its PYTHONPATH (test only): it sets discord.py's REST base
-(``discord.http.Route.BASE``) and trainerbot's ``startup.DISCORD_API``.
+(``discord.http.Route.BASE``, which trainerbot's start-up checks too).
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.discord-secret-value"  # the id 12345678901234
 POINT_AT = """\
 import os
 import discord.http
-import trainerbot.adapters.discord.startup as startup
 
-discord.http.Route.BASE = startup.DISCORD_API = os.environ["TEST_DISCORD_API"]
+discord.http.Route.BASE = os.environ["TEST_DISCORD_API"]
 """
 
 

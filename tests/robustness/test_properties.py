@@ -65,6 +65,7 @@ from trainerbot.core.errors import (
     TrainerbotError,
 )
 from trainerbot.core.paths import MAX_NAME_BYTES, MAX_PATH_CHARS, parse_user_path
+from trainerbot.core.text import command_prefix
 from trainerbot.core.tokens import BillingEstimate, TokenCheck
 
 # TRAINERBOT_PROPERTY_SCALE=20 runs each property twenty times as long, for a deeper search.
@@ -565,7 +566,8 @@ argument_lines = st.lists(argument_words, max_size=6).map(" ".join) | any_text
 
 def check_parsed(name: str, raw: str, prefix: str) -> None:
     try:
-        parsed = parse_command(name, raw, prefix)
+        with command_prefix(prefix):
+            parsed = parse_command(name, raw)
     except TrainerbotError as error:
         assert_user_error(error, InvalidInput)
         return

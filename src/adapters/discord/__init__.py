@@ -1,4 +1,5 @@
-"""The Discord face of trainerbot (discord.py): cogs per concern, checks, reply formatting, voice.
-
-Not built yet: ``trainerbot run`` says so, and the console offers the same commands meanwhile.
+"""The Discord face of trainerbot (discord.py): every command of the catalogue as a prefix and a
+slash command (``commands``), messages and voice messages answered as streams (``chat``), jobs
+followed (``jobs``), voice channels (``voice``), and first contact with Discord (``sync``,
+``startup``, ``invite``). ``bot.build_bot`` puts them together.
 """

@@ -161,7 +161,7 @@ def build_bot(
     tenants: Callable[[], Iterable[Tenant]] | None = None,
 ) -> TrainerBot:
     """The bot, ready to ``run(token)`` or to be driven by dpytest (after
-    ``dpytest.configure(bot)``, call ``await bot.setup_hook()`` to add its cogs).
+    ``dpytest.configure(bot)``, call ``await bot.setup_hook()`` to add its commands).
 
     ``scopes`` gives each tenant's use cases (``trainerbot.container.Tenants.scope``);
     ``tenants`` lists the tenants that have data, whose unfinished jobs are followed again."""

@@ -2,7 +2,7 @@
 exactly the permissions the bot uses (``trainerbot invite``).
 
 Rules:
-- The permissions are what the cogs do, nothing more: see channels and read messages
+- The permissions are what the bot does, nothing more: see channels and read messages
   (``view_channel``); answer (``send_messages``, and ``send_messages_in_threads`` in threads);
   answer as a reply and find its own status messages again to edit them
   (``read_message_history``); send long answers, exports and spoken answers as files

@@ -34,7 +34,6 @@ import discord
 
 log = logging.getLogger(__name__)
 
-DISCORD_API = "https://discord.com/api/v10"
 EXIT_UNREACHABLE = 1
 EXIT_REFUSED = 2
 CLOSED_AUTHENTICATION_FAILED = 4004  # the gateway's close code for a refused token
@@ -93,10 +92,12 @@ class _Unavailable(Exception):
 
 
 async def wait_for_discord(
-    api: str = DISCORD_API, retry: Retry | None = None, *, sleep: Sleep = asyncio.sleep
+    api: str | None = None, retry: Retry | None = None, *, sleep: Sleep = asyncio.sleep
 ) -> None:
     """Return once Discord's API answers (no token sent); raise ``StartupFailed`` after
-    ``retry.attempts`` failures, each logged as one warning line."""
+    ``retry.attempts`` failures, each logged as one warning line. ``api`` is by default the one
+    discord.py itself logs in to (``discord.http.Route.BASE``)."""
+    api = api or discord.http.Route.BASE
     retry = retry or Retry()
     delays = retry.delays()
     url = api.rstrip("/") + "/gateway"
@@ -134,7 +135,7 @@ async def start_bot(
     bot: discord.Client,
     token: str,
     *,
-    api: str = DISCORD_API,
+    api: str | None = None,
     retry: Retry | None = None,
     sleep: Sleep = asyncio.sleep,
 ) -> None:
@@ -226,7 +227,7 @@ def run_bot(
 
     async def runner() -> None:
         async with bot:
-            await start_bot(bot, token, api=api or DISCORD_API, retry=retry)
+            await start_bot(bot, token, api=api, retry=retry)
 
     try:
         asyncio.run(runner())

@@ -2,7 +2,7 @@
 
 discord.py's maintainers advise against syncing the command tree on every start (the endpoint
 is rate limited and a sync is needed only when the commands changed). ``sync_if_changed`` is
-called once the cogs are added (``TrainerBot.setup_hook``, after logging in).
+called once the commands are added (``TrainerBot.setup_hook``, after logging in).
 
 Rules:
 - The fingerprint is the SHA-256 of the application id and the global commands' payload
