@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
-import httpx
 from openai import AsyncOpenAI, AsyncStream
 from openai.types.chat import ChatCompletionChunk
 
@@ -89,10 +88,6 @@ class OpenAIChatModel(ChatModel):
         except OPENAI_ERRORS as error:
             raise translate(
                 error, secret=self._client.api_key, service=self._service, model=model
-            ) from None
-        except httpx.HTTPError:
-            raise ServiceError(
-                f"{self._service} stopped in the middle of the answer; please try again."
             ) from None
         finally:
             await chunks.close()
