@@ -59,12 +59,14 @@ class Console:
 
     The person at the terminal owns the machine, so they act as a trainer — inside the one tenant
     whose use cases it was given (``trainerbot console --server ID``; by default the console's own
-    tenant): it never reaches another tenant's data. Plain text is answered
-    by the chat model; every answer shows its id, for ``!correct``.
+    tenant): it never reaches another tenant's data. Commands run through the command layer
+    (``trainerbot.core.commands``), so they answer exactly as in Discord. Plain text is answered
+    by the chat model — printed as it comes while ``run`` reads — and every answer shows its id,
+    for ``!correct``.
 
-    ``!test`` saves ``predictions.jsonl`` and its charts in a new folder under ``exports_dir``
-    (``test-<UTC time>-<id>``; by default a temporary folder, made when first needed) and prints
-    their paths.
+    Files a reply made (``!test``'s ``predictions.jsonl`` and charts) are saved in a new folder
+    under ``exports_dir`` (``test-<UTC time>-<id>``; by default a temporary folder, made when
+    first needed) and their paths printed; the file ``!getfile`` asked for is shown.
 
     While ``run`` reads lines, a job started with ``!train`` that has not finished is followed in
     the background: each change, and how it ended, is written out as it happens. Jobs started at
