@@ -50,7 +50,9 @@ from trainerbot.adapters.unavailable import Unavailable
 from trainerbot.config import Settings
 from trainerbot.container import (
     TENANTS_FOLDER,
+    Container,
     Tenants,
+    close_container,
     create_bot,
     create_container,
     tenant_workspace,
@@ -107,26 +109,37 @@ def _tenant(server: str | None) -> Tenant:
         raise SystemExit(f"trainerbot: --server: {error}") from None
 
 
-def _console_for(settings: Settings, server: str | None) -> Console:
-    """The console over the tenant ``--server`` names (by default the console's own)."""
+def _console_for(settings: Settings, server: str | None) -> tuple[Console, Container]:
+    """The console over the tenant ``--server`` names (by default the console's own), and the
+    container it runs on (``close_container`` it when done)."""
     tenant = _tenant(server)
-    scope = create_container(settings).tenants().scope(tenant)
-    return Console(
+    container = create_container(settings)
+    scope = container.tenants().scope(tenant)
+    console = Console(
         scope.use_cases,
         prefix=settings.command_prefix,
         exports_dir=_exports_dir(settings, tenant),
         tenant=tenant,
     )
+    return console, container
 
 
 async def _console(
     settings: Settings, stdin: TextIO | None = None, *, server: str | None = None
 ) -> int:
-    return await _console_for(settings, server).run(stdin=stdin)
+    console, container = _console_for(settings, server)
+    try:
+        return await console.run(stdin=stdin)
+    finally:
+        await close_container(container)
 
 
 async def _one_command(settings: Settings, line: str, *, server: str | None = None) -> int:
-    reply = await _console_for(settings, server).handle_to_the_end(line)
+    console, container = _console_for(settings, server)
+    try:
+        reply = await console.handle_to_the_end(line)
+    finally:
+        await close_container(container)
     return 1 if reply.startswith("error:") else 0
 
 

@@ -174,6 +174,11 @@ class Settings(BaseSettings):
     # Files
     workspace: Path = Path("workspace")
     storage: Literal["filesystem", "memory"] = "filesystem"
+    # Where the records (interactions, corrections, feedback, jobs, models, settings) live: by
+    # default JSON Lines files in the workspace; a database URL puts them in PostgreSQL, written
+    # as users write it (postgresql://user:password@host:port/db), or in a SQLite file
+    # (sqlite:///path). A password in it is a secret: never shown.
+    database_url: SecretStr | None = None
     instruction_file: str = "bot_instruction.md"
     ffmpeg_path: Path | None = None
     log_level: str = "INFO"
@@ -190,6 +195,17 @@ class Settings(BaseSettings):
     # Each member may be answered `burst` times at once, then `per_minute` times a minute (0: off).
     rate_limit_per_minute: float = Field(default=20.0, ge=0)
     rate_limit_burst: int = Field(default=5, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            return None
+        if value is not None and _database_scheme(value.get_secret_value()) is None:
+            raise ValueError(
+                "a database URL starts with postgresql:// (or postgres://) or sqlite:///"
+            )
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -304,6 +320,26 @@ class Settings(BaseSettings):
         return "with_fallback"
 
     @property
+    def records_adapter(self) -> Literal["memory", "jsonl", "sql"]:
+        """Where the record stores keep their records: memory (``storage=memory``), a database
+        (``database_url``), else JSON Lines files in the workspace."""
+        if self.storage == "memory":
+            return "memory"
+        return "sql" if self.database_url is not None else "jsonl"
+
+    @property
+    def async_database_url(self) -> str:
+        """``database_url`` for SQLAlchemy's async engine: the asyncpg driver for PostgreSQL,
+        aiosqlite for SQLite, whichever the user wrote (or none)."""
+        if self.database_url is None:
+            raise ValueError("no database is configured (TRAINERBOT_DATABASE_URL)")
+        url = self.database_url.get_secret_value().strip()
+        _, rest = url.split("://", 1)
+        driver = _database_scheme(url)
+        assert driver is not None  # the validator refused any other
+        return f"{driver}://{rest}"
+
+    @property
     def voice_adapter(self) -> Literal["discord", "none"]:
         """Spoken replies go to Discord voice channels when the bot runs in Discord."""
         return "discord" if self.discord_token is not None else "none"
@@ -348,3 +384,18 @@ class Settings(BaseSettings):
             max_spoken_chars=self.max_spoken_chars,
             max_test_examples=self.max_test_examples,
         )
+
+
+_DATABASE_DRIVERS = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+
+
+def _database_scheme(url: str) -> str | None:
+    """The async SQLAlchemy scheme for ``url``'s, or None when it is no database we serve."""
+    scheme, separator, _ = url.strip().partition("://")
+    return _DATABASE_DRIVERS.get(scheme.lower()) if separator else None

@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# A real PostgreSQL server for the tests that ask for one: the ``postgres_server`` (session) and
+# ``postgres_url`` (a fresh database per test) fixtures of tests/postgres_support.py.
+pytest_plugins = ["postgres_support"]
+
 # --- markers ---------------------------------------------------------------------------------
 # ``make test-fast`` runs ``-m "not (slow or engine or subprocess or discord)"``; ``make test``
 # runs everything. Rather than decorating hundreds of tests, tests are marked here by where they
@@ -54,6 +58,8 @@ PATH_MARKS: dict[str, tuple[str, ...]] = {
 FIXTURE_MARKS: dict[str, tuple[str, ...]] = {
     # Real speech in every container, synthesised and encoded with ffmpeg once per session.
     "audio_fixtures": ("slow", "subprocess"),
+    # A real PostgreSQL server, started once per session (postgres_url depends on it).
+    "postgres_server": ("slow", "subprocess"),
 }
 
 # A module that imports one of these drives that front end.

@@ -13,7 +13,7 @@ decided by ``Settings`` (its ``*_adapter`` properties, ``tts_chain`` and ``stora
 ``providers.Selector`` here are keyed by those values.
 """
 
-from .composition import CONCERNS, Container, create_bot, create_container
+from .composition import CONCERNS, Container, close_container, create_bot, create_container
 from .models import NO_OPENAI_SETTINGS
 from .speech import NO_VOICE
 from .storage import TENANTS_FOLDER
@@ -27,6 +27,7 @@ __all__ = [
     "TENANTS_FOLDER",
     "Container",
     "Tenants",
+    "close_container",
     "create_bot",
     "create_container",
     "tenant_container",

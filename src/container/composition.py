@@ -91,4 +91,13 @@ def create_bot(container: Container | None = None) -> TrainerBot:
         options,
         voice=voice if isinstance(voice, DiscordVoice) else None,
         tenants=tenants.with_jobs,
+        on_close=lambda: close_container(container),
     )
+
+
+async def close_container(container: Container) -> None:
+    """Release what the container opened that outlives a request: the records' database
+    connections (whose driver threads would otherwise keep the process alive)."""
+    settings: Settings = container.settings()
+    if settings.records_adapter == "sql":
+        await container.database().close()

@@ -3,6 +3,11 @@
 Rules:
 - Every store is chosen by one mechanism, ``_by_storage``: a ``providers.Selector`` keyed by
   ``settings.storage`` ("filesystem" or "memory"), its two choices the same port's two adapters.
+  The record stores are keyed by ``settings.records_adapter``: JSON Lines files, memory, or a
+  database (``TRAINERBOT_DATABASE_URL``: SQLite or PostgreSQL), where every record carries its
+  tenant (``tenant``: the tenant's key; "workspace" for the workspace without tenants).
+- The database is one per process (``database``, shared by every tenant), its schema migrated
+  when first used.
 - On disk, a workspace's layout is fixed here: ``records/<name>.jsonl`` for each record store,
   ``datasets/`` and the other folders of ``FilesystemWorkspace``, trained models in ``models/``,
   and the tenants' own workspaces in ``servers/`` (``TENANTS_FOLDER``, never part of this one's
@@ -18,6 +23,7 @@ from typing import Any
 from dependency_injector import providers
 
 from trainerbot.adapters import memory as in_memory
+from trainerbot.adapters import sql
 from trainerbot.adapters import storage as on_disk
 from trainerbot.adapters.learning import FilesystemArtifactStore, InMemoryArtifactStore
 
@@ -41,11 +47,22 @@ def _in_workspace(*parts: str) -> providers.Callable[Path]:
     return providers.Callable(Path.joinpath, settings.provided.workspace, *parts)
 
 
-def _record_store(file: str, jsonl: type, memory: type) -> providers.Selector[Any]:
-    """A record store: ``jsonl`` over ``records/<file>``, or ``memory``."""
-    return _by_storage(
-        filesystem=providers.Singleton(jsonl, _in_workspace(RECORDS_FOLDER, file)),
+# The records' database (one per process: every tenant's container shares the root's), and whose
+# records a container's stores hold.
+_database = providers.Singleton(
+    sql.Database, settings.provided.async_database_url, auto_migrate=True
+)
+# The workspace without tenants has a key no tenant can have (theirs: digits, dm-…, console).
+_tenant = providers.Object("workspace")
+
+
+def _record_store(file: str, jsonl: type, memory: type, database: type) -> providers.Selector[Any]:
+    """A record store: ``jsonl`` over ``records/<file>``, ``memory``, or ``database``'s table."""
+    return providers.Selector(
+        settings.provided.records_adapter,
+        jsonl=providers.Singleton(jsonl, _in_workspace(RECORDS_FOLDER, file)),
         memory=providers.Singleton(memory),
+        sql=providers.Singleton(database, _database, _tenant),
     )
 
 
@@ -67,19 +84,38 @@ class Storage(Configured):
         filesystem=providers.Singleton(FilesystemArtifactStore, _in_workspace(MODELS_FOLDER)),
         memory=providers.Singleton(InMemoryArtifactStore),
     )
+    database = _database
+    tenant = _tenant
     interactions = _record_store(
-        "interactions.jsonl", on_disk.JsonlInteractionLog, in_memory.InMemoryInteractionLog
+        "interactions.jsonl",
+        on_disk.JsonlInteractionLog,
+        in_memory.InMemoryInteractionLog,
+        sql.SqlInteractionLog,
     )
     corrections = _record_store(
-        "corrections.jsonl", on_disk.JsonlCorrectionStore, in_memory.InMemoryCorrectionStore
+        "corrections.jsonl",
+        on_disk.JsonlCorrectionStore,
+        in_memory.InMemoryCorrectionStore,
+        sql.SqlCorrectionStore,
     )
     feedback = _record_store(
-        "feedback.jsonl", on_disk.JsonlFeedbackStore, in_memory.InMemoryFeedbackStore
+        "feedback.jsonl",
+        on_disk.JsonlFeedbackStore,
+        in_memory.InMemoryFeedbackStore,
+        sql.SqlFeedbackStore,
     )
-    jobs = _record_store("jobs.jsonl", on_disk.JsonlJobStore, in_memory.InMemoryJobStore)
+    jobs = _record_store(
+        "jobs.jsonl", on_disk.JsonlJobStore, in_memory.InMemoryJobStore, sql.SqlJobStore
+    )
     models = _record_store(
-        "models.jsonl", on_disk.JsonlModelRegistry, in_memory.InMemoryModelRegistry
+        "models.jsonl",
+        on_disk.JsonlModelRegistry,
+        in_memory.InMemoryModelRegistry,
+        sql.SqlModelRegistry,
     )
     tenant_settings = _record_store(
-        "settings.jsonl", on_disk.JsonlSettingsStore, in_memory.InMemorySettingsStore
+        "settings.jsonl",
+        on_disk.JsonlSettingsStore,
+        in_memory.InMemorySettingsStore,
+        sql.SqlSettingsStore,
     )

@@ -51,9 +51,10 @@ SHARED = (
     "charts",
     "token_counter",
     "rate_limit",
+    "database",
 )
 # What each container has of its own: its settings, itself, its tenants.
-_NOT_DELEGATED = frozenset({"settings", "__self__", "tenants"})
+_NOT_DELEGATED = frozenset({"settings", "__self__", "tenants", "tenant"})
 
 
 def tenant_workspace(settings: Settings, tenant: Tenant) -> Path:
@@ -80,6 +81,8 @@ def tenant_container(root: Container, tenant: Tenant) -> Container:
             # the root keep a reference to every tenant's provider (and so its whole container)
             # for as long as the process lives.
             getattr(child, name).override(providers.Callable(_same, provider))
+    # Whose records its stores hold, in a database that every tenant shares.
+    child.tenant.override(providers.Object(tenant.key))
     return child
 
 

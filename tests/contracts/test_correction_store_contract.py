@@ -1,14 +1,17 @@
-"""The CorrectionStore contract, run against the in-memory store and the JSON Lines store."""
+"""The CorrectionStore contract, run against the in-memory store,
+the JSON Lines store and the SQL store (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from contract_support import Opener, correction, same_instance
+from sql_contract_support import implementations, opened
 
 from trainerbot.adapters.memory import InMemoryCorrectionStore
+from trainerbot.adapters.sql import SqlCorrectionStore
 from trainerbot.adapters.storage import JsonlCorrectionStore
 from trainerbot.ports import CorrectionStore
 
@@ -18,9 +21,12 @@ IMPLEMENTATIONS: dict[str, Callable[[Path], Opener[CorrectionStore]]] = {
 }
 
 
-@pytest.fixture(params=sorted(IMPLEMENTATIONS))
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Opener[CorrectionStore]:
-    return IMPLEMENTATIONS[request.param](tmp_path)
+@pytest.fixture(params=implementations(IMPLEMENTATIONS))
+async def open_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Opener[CorrectionStore]]:
+    async with opened(request, tmp_path, IMPLEMENTATIONS, SqlCorrectionStore) as opener:
+        yield opener
 
 
 @pytest.fixture

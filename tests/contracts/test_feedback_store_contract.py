@@ -1,14 +1,17 @@
-"""The FeedbackStore contract, run against the in-memory store and the JSON Lines store."""
+"""The FeedbackStore contract, run against the in-memory store,
+the JSON Lines store and the SQL store (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from contract_support import Opener, feedback, same_instance
+from sql_contract_support import implementations, opened
 
 from trainerbot.adapters.memory import InMemoryFeedbackStore
+from trainerbot.adapters.sql import SqlFeedbackStore
 from trainerbot.adapters.storage import JsonlFeedbackStore
 from trainerbot.ports import FeedbackStore
 
@@ -18,9 +21,12 @@ IMPLEMENTATIONS: dict[str, Callable[[Path], Opener[FeedbackStore]]] = {
 }
 
 
-@pytest.fixture(params=sorted(IMPLEMENTATIONS))
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Opener[FeedbackStore]:
-    return IMPLEMENTATIONS[request.param](tmp_path)
+@pytest.fixture(params=implementations(IMPLEMENTATIONS))
+async def open_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Opener[FeedbackStore]]:
+    async with opened(request, tmp_path, IMPLEMENTATIONS, SqlFeedbackStore) as opener:
+        yield opener
 
 
 @pytest.fixture

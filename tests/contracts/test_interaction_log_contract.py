@@ -1,14 +1,17 @@
-"""The InteractionLog contract, run against the in-memory log and the JSON Lines log."""
+"""The InteractionLog contract, run against the in-memory log,
+the JSON Lines log and the SQL log (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from contract_support import Opener, interaction, same_instance
+from sql_contract_support import implementations, opened
 
 from trainerbot.adapters.memory import InMemoryInteractionLog
+from trainerbot.adapters.sql import SqlInteractionLog
 from trainerbot.adapters.storage import JsonlInteractionLog
 from trainerbot.ports import InteractionLog
 
@@ -18,9 +21,12 @@ IMPLEMENTATIONS: dict[str, Callable[[Path], Opener[InteractionLog]]] = {
 }
 
 
-@pytest.fixture(params=sorted(IMPLEMENTATIONS))
-def open_log(request: pytest.FixtureRequest, tmp_path: Path) -> Opener[InteractionLog]:
-    return IMPLEMENTATIONS[request.param](tmp_path)
+@pytest.fixture(params=implementations(IMPLEMENTATIONS))
+async def open_log(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Opener[InteractionLog]]:
+    async with opened(request, tmp_path, IMPLEMENTATIONS, SqlInteractionLog) as opener:
+        yield opener
 
 
 @pytest.fixture

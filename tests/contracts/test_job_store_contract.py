@@ -1,14 +1,17 @@
-"""The JobStore contract, run against the in-memory store and the JSON Lines store."""
+"""The JobStore contract, run against the in-memory store,
+the JSON Lines store and the SQL store (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from contract_support import START, Opener, job, same_instance
+from sql_contract_support import implementations, opened
 
 from trainerbot.adapters.memory import InMemoryJobStore
+from trainerbot.adapters.sql import SqlJobStore
 from trainerbot.adapters.storage import JsonlJobStore
 from trainerbot.core.entities import JobStatus
 from trainerbot.ports import JobStore
@@ -19,9 +22,12 @@ IMPLEMENTATIONS: dict[str, Callable[[Path], Opener[JobStore]]] = {
 }
 
 
-@pytest.fixture(params=sorted(IMPLEMENTATIONS))
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Opener[JobStore]:
-    return IMPLEMENTATIONS[request.param](tmp_path)
+@pytest.fixture(params=implementations(IMPLEMENTATIONS))
+async def open_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Opener[JobStore]]:
+    async with opened(request, tmp_path, IMPLEMENTATIONS, SqlJobStore) as opener:
+        yield opener
 
 
 @pytest.fixture

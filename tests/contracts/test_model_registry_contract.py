@@ -1,14 +1,17 @@
-"""The ModelRegistry contract, run against the in-memory registry and the JSON Lines registry."""
+"""The ModelRegistry contract, run against the in-memory registry,
+the JSON Lines registry and the SQL registry (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from contract_support import START, Opener, same_instance
+from sql_contract_support import implementations, opened
 
 from trainerbot.adapters.memory import InMemoryModelRegistry
+from trainerbot.adapters.sql import SqlModelRegistry
 from trainerbot.adapters.storage import JsonlModelRegistry
 from trainerbot.core.entities import TrainedModel
 from trainerbot.ports import ModelRegistry
@@ -19,9 +22,12 @@ IMPLEMENTATIONS: dict[str, Callable[[Path], Opener[ModelRegistry]]] = {
 }
 
 
-@pytest.fixture(params=sorted(IMPLEMENTATIONS))
-def open_registry(request: pytest.FixtureRequest, tmp_path: Path) -> Opener[ModelRegistry]:
-    return IMPLEMENTATIONS[request.param](tmp_path)
+@pytest.fixture(params=implementations(IMPLEMENTATIONS))
+async def open_registry(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Opener[ModelRegistry]]:
+    async with opened(request, tmp_path, IMPLEMENTATIONS, SqlModelRegistry) as opener:
+        yield opener
 
 
 @pytest.fixture

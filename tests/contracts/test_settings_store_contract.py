@@ -1,14 +1,17 @@
-"""The SettingsStore contract, run against the in-memory store and the JSON Lines store."""
+"""The SettingsStore contract, run against the in-memory store,
+the JSON Lines store and the SQL store (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from contract_support import Opener, same_instance
+from sql_contract_support import implementations, opened
 
 from trainerbot.adapters.memory import InMemorySettingsStore
+from trainerbot.adapters.sql import SqlSettingsStore
 from trainerbot.adapters.storage import JsonlSettingsStore
 from trainerbot.core.entities import TenantSettings
 from trainerbot.ports import SettingsStore
@@ -19,9 +22,12 @@ IMPLEMENTATIONS: dict[str, Callable[[Path], Opener[SettingsStore]]] = {
 }
 
 
-@pytest.fixture(params=sorted(IMPLEMENTATIONS))
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Opener[SettingsStore]:
-    return IMPLEMENTATIONS[request.param](tmp_path)
+@pytest.fixture(params=implementations(IMPLEMENTATIONS))
+async def open_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Opener[SettingsStore]]:
+    async with opened(request, tmp_path, IMPLEMENTATIONS, SqlSettingsStore) as opener:
+        yield opener
 
 
 @pytest.fixture

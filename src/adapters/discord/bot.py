@@ -5,7 +5,7 @@ container."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import discord
@@ -69,6 +69,7 @@ class TrainerBot(commands.Bot):
         *,
         voice: DiscordVoice | None = None,
         tenants: Callable[[], Iterable[Tenant]] | None = None,
+        on_close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(
             command_prefix=options.prefix,
@@ -79,6 +80,7 @@ class TrainerBot(commands.Bot):
         )
         self.options = options
         self.voice = voice
+        self._on_close = on_close
         self.tenancy = DiscordTenancy(scopes, guilds=options.guilds)
         self.jobs = JobWatch(DiscordJobs(self), scopes=scopes, tenants=tenants or tuple)
         self.catalogue = DiscordCommands(
@@ -147,6 +149,8 @@ class TrainerBot(commands.Bot):
         if self.voice is not None:
             await self.voice.close()
         await super().close()
+        if self._on_close is not None:  # what the bot was built on (its records' database)
+            await self._on_close()
 
 
 class NotServed(commands.CheckFailure):
@@ -159,10 +163,14 @@ def build_bot(
     *,
     voice: DiscordVoice | None = None,
     tenants: Callable[[], Iterable[Tenant]] | None = None,
+    on_close: Callable[[], Awaitable[None]] | None = None,
 ) -> TrainerBot:
     """The bot, ready to ``run(token)`` or to be driven by dpytest (after
     ``dpytest.configure(bot)``, call ``await bot.setup_hook()`` to add its commands).
 
     ``scopes`` gives each tenant's use cases (``trainerbot.container.Tenants.scope``);
-    ``tenants`` lists the tenants that have data, whose unfinished jobs are followed again."""
-    return TrainerBot(scopes, options or BotOptions(), voice=voice, tenants=tenants)
+    ``tenants`` lists the tenants that have data, whose unfinished jobs are followed again;
+    ``on_close`` is awaited last when the bot closes."""
+    return TrainerBot(
+        scopes, options or BotOptions(), voice=voice, tenants=tenants, on_close=on_close
+    )

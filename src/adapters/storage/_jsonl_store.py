@@ -20,8 +20,8 @@ from typing import Any, Generic, TypeVar
 
 from trainerbot.core.errors import ServiceError
 
+from .._records import RecordError
 from .jsonl import JsonlFile, ReadResult
-from .serialization import RecordError
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from trainerbot.core.entities import Dataset
 from trainerbot.core.errors import DatasetError, ServiceError, UnknownDataset
 from trainerbot.ports import DatasetStore
 
+from .._records import RecordError, dataset_from_records, dataset_header
 from .jsonl import decode_lines, encode_line
-from .serialization import RecordError, dataset_from_records, dataset_header
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,7 @@ from typing import Any
 from trainerbot.core.entities import Interaction
 from trainerbot.ports import InteractionLog
 
-from ._jsonl_store import JsonlStore
-from .serialization import (
+from .._records import (
     INTERACTION,
     REPLY_LINK,
     RecordError,
@@ -25,6 +24,7 @@ from .serialization import (
     reply_link_from_record,
     reply_link_record,
 )
+from ._jsonl_store import JsonlStore
 
 
 @dataclass

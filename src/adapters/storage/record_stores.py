@@ -25,8 +25,7 @@ from trainerbot.ports import (
     SettingsStore,
 )
 
-from ._jsonl_store import JsonlStore
-from .serialization import (
+from .._records import (
     ACTIVATE,
     MODEL,
     RecordError,
@@ -43,6 +42,7 @@ from .serialization import (
     settings_from_record,
     settings_record,
 )
+from ._jsonl_store import JsonlStore
 
 
 class JsonlCorrectionStore(JsonlStore[list[Correction]], CorrectionStore):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from trainerbot.adapters.storage import serialization as sut
+from trainerbot.adapters import _records as sut
 from trainerbot.core.entities import (
     ChatMessage,
     Correction,

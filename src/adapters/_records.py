@@ -1,4 +1,8 @@
-"""Entities to JSON records and back.
+"""Entities to JSON records and back, shared by the adapters that store records.
+
+The JSON Lines stores (``adapters.storage``) write these records as lines; the SQL stores
+(``adapters.sql``) keep the same record, whole, in a JSON text column, so both hold exactly the
+same entities and a record moves from one to the other unchanged.
 
 Every record is a flat JSON object with a ``"type"`` and a format version ``"v": 1``. Enums are
 stored by value, datetimes as ISO 8601 with their timezone (a naive datetime is taken as UTC),

@@ -1,0 +1,38 @@
+"""Records in a SQL database (SQLAlchemy 2, async): SQLite by default, PostgreSQL for shared use.
+
+The stores implement the same ports as the JSON Lines stores, storing the same records
+(``adapters._records``), one tenant per store instance, on one shared ``Database``::
+
+    db = Database(sqlite_url(workspace / "records.sqlite3"))   # or "postgresql+asyncpg://…"
+    await db.migrate()                                         # once, before the stores are used
+    SqlInteractionLog(db, tenant)
+    SqlCorrectionStore(db, tenant)
+    SqlFeedbackStore(db, tenant)
+    SqlJobStore(db, tenant)
+    SqlModelRegistry(db, tenant)
+    SqlSettingsStore(db, tenant)
+    ...
+    await db.close()
+"""
+
+from .database import Database, async_url, sqlite_url
+from .interaction_log import SqlInteractionLog
+from .record_stores import (
+    SqlCorrectionStore,
+    SqlFeedbackStore,
+    SqlJobStore,
+    SqlModelRegistry,
+    SqlSettingsStore,
+)
+
+__all__ = [
+    "Database",
+    "SqlCorrectionStore",
+    "SqlFeedbackStore",
+    "SqlInteractionLog",
+    "SqlJobStore",
+    "SqlModelRegistry",
+    "SqlSettingsStore",
+    "async_url",
+    "sqlite_url",
+]
