@@ -35,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import ValidationError
 
 from trainerbot import __version__
+from trainerbot.adapters import sql
 from trainerbot.adapters.audio import whisper_weights
 from trainerbot.adapters.audio.espeak import espeak_voice_for
 from trainerbot.adapters.console import Console
@@ -45,10 +46,11 @@ from trainerbot.adapters.embeddings import MiniLMEmbeddings
 from trainerbot.adapters.learning import LoraModelTrainer, finetune_installed
 from trainerbot.adapters.learning.lora import NOT_INSTALLED as LORA_NOT_INSTALLED
 from trainerbot.adapters.openai import ModelCheck, check_models, make_client, service_name
-from trainerbot.adapters.storage.tenants import tenant_usage
+from trainerbot.adapters.storage.tenants import known_tenants, tenant_usage
 from trainerbot.adapters.unavailable import Unavailable
 from trainerbot.config import Settings
 from trainerbot.container import (
+    RECORDS_FOLDER,
     TENANTS_FOLDER,
     Container,
     Tenants,
@@ -141,6 +143,43 @@ async def _one_command(settings: Settings, line: str, *, server: str | None = No
     finally:
         await close_container(container)
     return 1 if reply.startswith("error:") else 0
+
+
+async def _migrate(settings: Settings) -> int:
+    """Import every tenant's JSON Lines records into the database; one line says what."""
+    if settings.database_url is None or settings.storage != "filesystem":
+        print(
+            "trainerbot: migrate imports the workspace's records into a database: set "
+            "TRAINERBOT_DATABASE_URL (and keep TRAINERBOT_STORAGE=filesystem).",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    db = sql.Database(settings.async_database_url)
+    imported, workspaces = sql.Imported(), 0
+    sources = [(sql.WORKSPACE_TENANT, settings.workspace / RECORDS_FOLDER)]
+    sources += [
+        (tenant.key, tenant_workspace(settings, tenant) / RECORDS_FOLDER)
+        for tenant in known_tenants(settings.workspace / TENANTS_FOLDER)
+    ]
+    try:
+        await db.migrate()
+        for key, folder in sources:
+            if folder.is_dir():
+                imported.add(await sql.import_records(db, key, folder))
+                workspaces += 1
+    except TrainerbotError as error:
+        print(f"trainerbot: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await db.close()
+    kinds = ", ".join(f"{count:,} {kind}" for kind, count in sorted(imported.counts.items()))
+    skipped = f"; {imported.skipped:,} unreadable lines skipped" if imported.skipped else ""
+    print(
+        f"Imported {imported.total:,} records from {workspaces} workspace(s) into "
+        f"{db.url.render_as_string(hide_password=True)}"
+        f"{': ' + kinds if kinds else ''}{skipped}."
+    )
+    return 0
 
 
 def _adopt(settings: Settings, server: str) -> int:
@@ -415,6 +454,11 @@ def _parser() -> argparse.ArgumentParser:
         "adopt", help="move a workspace's data from before tenants into one server's tenant"
     )
     adopt.add_argument("--server", required=True, help="the Discord server's id")
+    sub.add_parser(
+        "migrate",
+        help="import the workspace's JSON Lines records (every tenant's) into the database of "
+        "TRAINERBOT_DATABASE_URL; running it again changes nothing",
+    )
     return parser
 
 
@@ -444,6 +488,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return asyncio.run(_console(settings, server=args.server))
     if args.command == "adopt":
         return _adopt(settings, args.server)
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
     if args.command in ("train", "test", "jobs"):
         line = f"{settings.command_prefix}{args.command} {shlex.join(args.args)}"
         return asyncio.run(_one_command(settings, line, server=args.server))

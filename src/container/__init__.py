@@ -16,13 +16,14 @@ decided by ``Settings`` (its ``*_adapter`` properties, ``tts_chain`` and ``stora
 from .composition import CONCERNS, Container, close_container, create_bot, create_container
 from .models import NO_OPENAI_SETTINGS
 from .speech import NO_VOICE
-from .storage import TENANTS_FOLDER
+from .storage import RECORDS_FOLDER, TENANTS_FOLDER
 from .tenants import SHARED, Tenants, tenant_container, tenant_workspace
 
 __all__ = [
     "CONCERNS",
     "NO_OPENAI_SETTINGS",
     "NO_VOICE",
+    "RECORDS_FOLDER",
     "SHARED",
     "TENANTS_FOLDER",
     "Container",

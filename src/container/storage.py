@@ -52,8 +52,7 @@ def _in_workspace(*parts: str) -> providers.Callable[Path]:
 _database = providers.Singleton(
     sql.Database, settings.provided.async_database_url, auto_migrate=True
 )
-# The workspace without tenants has a key no tenant can have (theirs: digits, dm-…, console).
-_tenant = providers.Object("workspace")
+_tenant = providers.Object(sql.WORKSPACE_TENANT)
 
 
 def _record_store(file: str, jsonl: type, memory: type, database: type) -> providers.Selector[Any]:

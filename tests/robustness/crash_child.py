@@ -3,15 +3,19 @@
     python tests/robustness/crash_child.py KIND WORKSPACE COUNT [--tasks 50] [--heavy]
                                           [--tenant KEY]
 
-KIND is ``corrections``, ``interactions`` or ``jobs``. The stores are the real filesystem ones,
-built over WORKSPACE as ``create_container`` builds them, and records go through the
-path the bot uses: ``RecordCorrection`` for corrections, ``AnswerMessage`` then ``LinkReply`` for
+KIND is ``corrections``, ``interactions`` or ``jobs``. The stores are the real ones the
+configuration names, built over WORKSPACE as ``create_container`` builds them: JSON Lines files in
+the workspace, or, with ``TRAINERBOT_DATABASE_URL`` set in the environment (``sqlite:///path`` or
+``postgresql://user@host:port/db``, as a user configures the bot), the SQL stores on that
+database. Records go through the path the bot uses: ``RecordCorrection`` for corrections, ``AnswerMessage`` then ``LinkReply`` for
 interactions (with a canned chat model: nothing else is faked), ``JobStore.save`` for every state
 of a job. With ``--tenant`` (a server id, ``dm-<user id>`` or ``console``) they are that tenant's,
 taken from ``create_container(...).tenants()`` as the bot takes them (its use cases and stores,
-under ``WORKSPACE/servers/KEY/``); without it, the root workspace's, wired by hand (quicker to
-start: the container imports every adapter). A line goes to stdout, flushed, only after the await that stored a record returned — the
-acknowledgement the test holds the stores to:
+under ``WORKSPACE/servers/KEY/``, or its rows of the database); without it, the root workspace's:
+JSON Lines stores wired by hand (quicker to start: the container imports every adapter), SQL
+stores from the root container. A line goes to stdout, flushed, only after the await that stored
+a record returned (for SQL: after its transaction committed) — the acknowledgement the test holds
+the stores to:
 
     SEED <interaction_id> <k>     corrections: seed interaction k was answered (before READY)
     READY                         setup done; acknowledgements follow
@@ -34,6 +38,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from trainerbot.core.entities import ChatMessage, JobStatus, TrainingJob
 from trainerbot.ports import ChatModel
@@ -138,10 +143,21 @@ class Wiring:
     """What the child records through: the use cases and the job store of one workspace."""
 
     def __init__(self, workspace: Path, heavy: bool, tenant: str | None) -> None:
-        if tenant is not None:
-            self._tenant(workspace, heavy, tenant)
+        from trainerbot.config import Settings
+
+        self._root: Any = None  # the container, when the stores came from one
+        settings = Settings(workspace=workspace)  # TRAINERBOT_DATABASE_URL from the environment
+        if tenant is not None or settings.records_adapter == "sql":
+            self._container(settings, heavy, tenant)
         else:
             self._by_hand(workspace, heavy)
+
+    async def close(self) -> None:
+        """Release the database's connections (a SIGKILLed child never gets here)."""
+        if self._root is not None:
+            from trainerbot.container import close_container
+
+            await close_container(self._root)
 
     def _by_hand(self, workspace: Path, heavy: bool) -> None:
         # The stores and use cases wired as ``create_container`` wires them for a filesystem
@@ -174,18 +190,19 @@ class Wiring:
         )
         self.jobs = JsonlJobStore(records / "jobs.jsonl")
 
-    def _tenant(self, workspace: Path, heavy: bool, key: str) -> None:
-        # The tenant's own container, as the bot gets it: the canned chat model overridden in the
-        # root reaches every tenant; the rest (stores, use cases, limits) is as configured.
+    def _container(self, settings: Any, heavy: bool, key: str | None) -> None:
+        # The tenant's own container, as the bot gets it (or, without a tenant, the root): the
+        # canned chat model overridden in the root reaches every tenant; the rest (stores, use
+        # cases, limits, the database) is as configured.
         from dependency_injector import providers
 
-        from trainerbot.config import Settings
         from trainerbot.container import create_container
         from trainerbot.core.tenancy import Tenant
 
-        root = create_container(Settings(workspace=workspace))
+        root = create_container(settings)
+        self._root = root
         root.chat_model.override(providers.Object(CannedChat(heavy)))
-        here = root.tenants().container(Tenant.parse(key))
+        here = root if key is None else root.tenants().container(Tenant.parse(key))
         use_cases = here.use_cases()
         self.answer = use_cases.answer_message
         self.link = use_cases.link_reply
@@ -263,8 +280,11 @@ async def run(
             await one(n)
 
     _say("READY")
-    await asyncio.gather(*(worker() for _ in range(tasks)))
-    _say("DONE")
+    try:
+        await asyncio.gather(*(worker() for _ in range(tasks)))
+        _say("DONE")
+    finally:
+        await wiring.close()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

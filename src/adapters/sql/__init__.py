@@ -16,6 +16,7 @@ The stores implement the same ports as the JSON Lines stores, storing the same r
 """
 
 from .database import Database, async_url, sqlite_url
+from .importing import WORKSPACE_TENANT, Imported, import_records
 from .interaction_log import SqlInteractionLog
 from .record_stores import (
     SqlCorrectionStore,
@@ -26,7 +27,9 @@ from .record_stores import (
 )
 
 __all__ = [
+    "WORKSPACE_TENANT",
     "Database",
+    "Imported",
     "SqlCorrectionStore",
     "SqlFeedbackStore",
     "SqlInteractionLog",
@@ -34,5 +37,6 @@ __all__ = [
     "SqlModelRegistry",
     "SqlSettingsStore",
     "async_url",
+    "import_records",
     "sqlite_url",
 ]
