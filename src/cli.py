@@ -353,6 +353,15 @@ def speech_lines(settings: Settings) -> list[str]:
     return lines
 
 
+def _records_line(settings: Settings) -> str:
+    """Where the records are kept; a database URL without its password."""
+    if settings.records_adapter == "sql":
+        return sql.async_url(settings.async_database_url).render_as_string(hide_password=True)
+    if settings.records_adapter == "memory":
+        return "in memory"
+    return "JSON Lines files (each tenant's records/)"
+
+
 def doctor(settings: Settings) -> list[str]:
     """What is configured and what works — secrets shown only as set / not set."""
 
@@ -390,6 +399,7 @@ def doctor(settings: Settings) -> list[str]:
         f"  text-to-speech       {settings.resolved_tts_engine}",
         f"  workspace            {workspace} ({'writable' if writable else 'NOT writable'})",
         f"  storage              {settings.storage}",
+        f"  records              {_records_line(settings)}",
         "engines:",
         f"  ffmpeg               {ffmpeg if ffmpeg and os.path.exists(ffmpeg) else 'not found'}",
         f"  chat model           {status(container.chat_model())}",

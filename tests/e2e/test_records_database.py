@@ -126,3 +126,16 @@ def test_the_console_keeps_its_records_in_the_database_and_exits(
             await container.database().close()
 
     assert asyncio.run(feedback()) == ["a fine bot", "still fine"]
+
+
+def test_doctor_names_the_database_without_its_password(tmp_path: Path) -> None:
+    from trainerbot import cli
+
+    report = "\n".join(
+        cli.doctor(
+            Settings(workspace=tmp_path, database_url="postgresql://ada:s3cret@db.example/records")
+        )
+    )
+
+    assert "records              postgresql+asyncpg://ada:***@db.example/records" in report
+    assert "s3cret" not in report
