@@ -7,11 +7,12 @@ KIND is ``corrections``, ``interactions`` or ``jobs``. The stores are the real o
 configuration names, built over WORKSPACE as ``create_container`` builds them: JSON Lines files in
 the workspace, or, with ``TRAINERBOT_DATABASE_URL`` set in the environment (``sqlite:///path`` or
 ``postgresql://user@host:port/db``, as a user configures the bot), the SQL stores on that
-database. Records go through the path the bot uses: ``RecordCorrection`` for corrections, ``AnswerMessage`` then ``LinkReply`` for
-interactions (with a canned chat model: nothing else is faked), ``JobStore.save`` for every state
-of a job. With ``--tenant`` (a server id, ``dm-<user id>`` or ``console``) they are that tenant's,
-taken from ``create_container(...).tenants()`` as the bot takes them (its use cases and stores,
-under ``WORKSPACE/servers/KEY/``, or its rows of the database); without it, the root workspace's:
+database. Records go through the path the bot uses: ``RecordCorrection`` for corrections,
+``AnswerMessage`` then ``LinkReply`` for interactions (with a canned chat model: nothing else is
+faked), ``JobStore.save`` for every state of a job. With ``--tenant`` (a server id,
+``dm-<user id>`` or ``console``) they are that tenant's, taken from
+``create_container(...).tenants()`` as the bot takes them (its use cases and stores, under
+``WORKSPACE/servers/KEY/``, or its rows of the database); without it, the root workspace's:
 JSON Lines stores wired by hand (quicker to start: the container imports every adapter), SQL
 stores from the root container. A line goes to stdout, flushed, only after the await that stored
 a record returned (for SQL: after its transaction committed) — the acknowledgement the test holds

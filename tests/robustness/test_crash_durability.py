@@ -1,22 +1,32 @@
-"""Crash durability: what the stores acknowledged survives a SIGKILL, and no line is torn.
+"""Crash durability: what the stores acknowledged survives a SIGKILL, and nothing is torn.
 
 A child process (``crash_child.py``) records 1,000 corrections, interactions or job states from 50
-concurrent tasks through the real filesystem stores and prints ``ACK`` once each await returned.
+concurrent tasks through the real stores and prints ``ACK`` once each await returned.
 The test kills it with SIGKILL after a seeded random 100–700 acknowledgements, then opens the same
 workspace with fresh stores and proves that every acknowledged record is there with its content
-intact (for jobs: the last acknowledged state of every job, or a later one), that every line of
-every store file parses, and that the stores keep appending afterwards.
+intact (for jobs: the last acknowledged state of every job, or a later one), that every stored
+record parses, and that the stores keep appending afterwards.
 
-A SIGKILL can cut a large write short between pages, so a torn last line — of a record that was
-never acknowledged — is possible by design: readers skip it with a warning naming the line, and the
-next append starts on a line of its own. The heavy-burst runs (records of tens of kilobytes, so
-most writes span pages) make that possible, and whether or not a run leaves one, every such line
-is checked; the truncation tests make one on purpose at several cut points.
+Every scenario runs against each place records can live (the ``store`` fixture): the JSON Lines
+files of the workspace, a SQLite file (``sqlite:///…/records.sqlite3``, WAL) and a real PostgreSQL
+server (``postgres_url``: a fresh database of the session's server), the database given to the
+child as users give it to the bot, ``TRAINERBOT_DATABASE_URL``. For SQL, acknowledged means
+committed: every acknowledged record is read back through fresh stores, and every row of every
+table of records holds a whole JSON record that agrees with the row's own columns (its id, its
+conversation; every message id of an interaction names it, and only those do); SQLite's file
+passes ``PRAGMA integrity_check`` after the kill left its write-ahead log behind.
 
-Every tenant has stores of its own (``servers/<key>/records/``): two children record as two
-tenants of one workspace at once, through each tenant's container as the bot takes it, and are
-killed each at its own count; each tenant must then hold every record it acknowledged, and none
-of the other's — not even under the same message and job ids, which both children use.
+For the JSON Lines files, a SIGKILL can cut a large write short between pages, so a torn last line —
+of a record that was never acknowledged — is possible by design: readers skip it with a warning
+naming the line, and the next append starts on a line of its own. The heavy-burst runs (records of
+tens of kilobytes, so most writes span pages) make that possible, and whether or not a run leaves
+one, every such line is checked; the truncation tests make one on purpose at several cut points.
+
+Every tenant has stores of its own (``servers/<key>/records/``, or its rows of the one
+database): two children record as two tenants of one workspace at once, through each tenant's
+container as the bot takes it, and are killed each at its own count; each tenant must then hold
+every record it acknowledged, and none of the other's — not even under the same message and job
+ids, which both children use.
 
 Run with ``-s`` to see what each kill left: how many acknowledgements, how many records checked.
 """
@@ -31,19 +41,30 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
+from sqlalchemy import Table, select, union
 
+from trainerbot.adapters.sql import Database
+from trainerbot.adapters.sql.schema import interaction_messages, metadata
 from trainerbot.adapters.storage.tenants import known_tenants
 from trainerbot.config import Settings
-from trainerbot.container import TENANTS_FOLDER, Container, create_container, tenant_workspace
+from trainerbot.container import (
+    TENANTS_FOLDER,
+    Container,
+    close_container,
+    create_container,
+    tenant_workspace,
+)
 from trainerbot.core.entities import Correction, Interaction, Role
 from trainerbot.core.tenancy import Tenant
 
@@ -55,6 +76,10 @@ SEEDS_PER_KIND = 3
 CHILD_TIMEOUT = 60.0
 # Two tenants of one workspace, recording at once: a server and a member's direct messages.
 TENANTS = (Tenant.server(111), Tenant.direct(222))
+# Whose rows the stores of the workspace without tenants write (container/storage.py).
+ROOT_TENANT = "workspace"
+# The tables that hold whole records (a JSON text in ``record``).
+RECORD_TABLES: tuple[Table, ...] = tuple(t for t in metadata.sorted_tables if "record" in t.c)
 
 
 def _load_child() -> ModuleType:
@@ -70,6 +95,62 @@ def _load_child() -> ModuleType:
 child = _load_child()
 
 
+# --- where the records live ------------------------------------------------------------------
+
+
+@dataclass
+class Store:
+    """Where the records live: the workspace's JSON Lines files (no URL), or a database."""
+
+    name: str
+    url: str | None = None
+    # The containers opened on the database, closed (their connections) when the test ends.
+    opened: list[Container] = field(default_factory=list, repr=False)
+
+    @property
+    def sql(self) -> bool:
+        return self.url is not None
+
+    def settings(self, workspace: Path) -> Settings:
+        url = None if self.url is None else SecretStr(self.url)
+        return Settings(workspace=workspace, database_url=url)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if self.url is None or not self.url.startswith("sqlite:///"):
+            return None
+        return Path(self.url.removeprefix("sqlite:///"))
+
+
+JSONL = Store("jsonl")
+
+
+@pytest.fixture(
+    params=[
+        "jsonl",
+        "sqlite",
+        # A real server: the session's, started on first use (tests/postgres_support.py).
+        pytest.param("postgresql", marks=[pytest.mark.slow, pytest.mark.subprocess]),
+    ]
+)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """Each place records can live: JSON Lines files, a SQLite file, a PostgreSQL database."""
+    if request.param == "jsonl":
+        yield JSONL
+        return
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_url")  # a fresh database, dropped after
+    here = Store(request.param, url)
+    try:
+        yield here
+    finally:
+        # Before the database is dropped: close every pool this test opened on it.
+        while here.opened:
+            await close_container(here.opened.pop())
+
+
 # --- running and killing the child -----------------------------------------------------------
 
 
@@ -81,6 +162,7 @@ class Crash:
     workspace: Path
     heavy: bool
     target: int
+    store: Store
     tenant: Tenant | None = None  # whose stores (None: the root workspace's, without tenants)
     acks: list[tuple[str, int]] = field(default_factory=list)  # (id, number or job version)
     links: list[tuple[str, str]] = field(default_factory=list)  # (interaction id, reply id)
@@ -92,12 +174,23 @@ class Crash:
 
 
 async def run_and_kill(
-    kind: str, workspace: Path, *, seed: int, heavy: bool = False, tenant: Tenant | None = None
+    kind: str,
+    workspace: Path,
+    store: Store,
+    *,
+    seed: int,
+    heavy: bool = False,
+    tenant: Tenant | None = None,
 ) -> Crash:
-    """Run the child on ``workspace`` (as ``tenant``, if given) and SIGKILL it after a seeded
-    100–700 acknowledgements."""
+    """Run the child on ``workspace`` and ``store`` (as ``tenant``, if given) and SIGKILL it after
+    a seeded 100–700 acknowledgements."""
     target = random.Random(f"{kind}/{seed}/{heavy}").randint(100, 700)
-    result = Crash(kind=kind, workspace=workspace, heavy=heavy, target=target, tenant=tenant)
+    result = Crash(
+        kind=kind, workspace=workspace, heavy=heavy, target=target, store=store, tenant=tenant
+    )
+    env = dict(os.environ)
+    if store.url is not None:
+        env["TRAINERBOT_DATABASE_URL"] = store.url  # as a user configures the bot
     stderr_path = workspace.parent / f"{workspace.name}-{tenant or 'root'}.stderr"
     command = [sys.executable, str(CHILD_SCRIPT), kind, str(workspace), str(COUNT)]
     command += ["--tasks", str(TASKS), *(["--heavy"] if heavy else [])]
@@ -109,7 +202,7 @@ async def run_and_kill(
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
             cwd=workspace.parent,
-            env=dict(os.environ),
+            env=env,
         )
         assert process.stdout is not None
         killed = False
@@ -142,7 +235,7 @@ async def run_and_kill(
 
 def assert_killed_part_way(crash: Crash, *, records: int = COUNT) -> None:
     """The run proves something only if the kill landed in the middle of the work."""
-    where = f"{crash.kind} run (stderr: {crash.stderr[-2000:]!r})"
+    where = f"{crash.kind} run on {crash.store.name} (stderr: {crash.stderr[-2000:]!r})"
     assert crash.returncode == -signal.SIGKILL, f"the child was not killed: {where}"
     assert not crash.done, f"the child finished before the kill: {where}"
     assert crash.target <= len(crash.acks) < records, where
@@ -154,8 +247,11 @@ def assert_killed_part_way(crash: Crash, *, records: int = COUNT) -> None:
 
 @dataclass
 class RawFile:
+    """The records of one store file (or, for SQL, of one table: one per row, in order)."""
+
     records: list[dict[str, Any]]
     torn_tail: bytes | None  # an unterminated last fragment that does not parse
+    chars: int = 0  # SQL: the length of all the rows' JSON texts
 
 
 def read_raw(path: Path, fragment: int | None = None) -> RawFile:
@@ -183,10 +279,12 @@ def read_raw(path: Path, fragment: int | None = None) -> RawFile:
     return RawFile(records=records, torn_tail=torn)
 
 
-def fresh(workspace: Path, tenant: Tenant | None = None) -> Container:
-    """The stores a restarted bot would open on ``workspace``: ``tenant``'s, or (None) the root
-    workspace's."""
-    root = create_container(Settings(workspace=workspace))
+def fresh(workspace: Path, store: Store = JSONL, tenant: Tenant | None = None) -> Container:
+    """The stores a restarted bot would open on ``workspace`` and ``store``: ``tenant``'s, or
+    (None) the root workspace's."""
+    root = create_container(store.settings(workspace))
+    if store.sql:
+        store.opened.append(root)
     return root if tenant is None else root.tenants().container(tenant)
 
 
@@ -207,11 +305,123 @@ def check_raw_files(workspace: Path, tenant: Tenant | None = None) -> dict[str, 
     return raws
 
 
-def assert_torn_tails_reported(raws: dict[str, RawFile], caplog: pytest.LogCaptureFixture) -> None:
-    """A torn last line was skipped by the stores, with a warning naming the file and line."""
+def assert_torn_tails_reported(
+    raws: dict[str, RawFile], caplog: pytest.LogCaptureFixture, store: Store = JSONL
+) -> None:
+    """A torn last line was skipped by the stores, with a warning naming the file and line; the
+    SQL stores met no damaged record and no failure at all."""
+    if store.sql:
+        said = [
+            f"{r.name}: {r.getMessage()}"
+            for r in caplog.records
+            if r.levelno >= logging.WARNING and r.name.startswith("trainerbot.adapters.sql")
+        ]
+        assert not said, said
+        return
     messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     for name, line in torn_lines(raws).items():
         assert f"{name}: skipped 1 unreadable line(s): {line}" in messages, messages
+
+
+# --- reading what is in the database ---------------------------------------------------------
+
+
+def _tenant_key(tenant: Tenant | None) -> str:
+    return ROOT_TENANT if tenant is None else tenant.key
+
+
+def _whole_record(table: str, row: Any) -> dict[str, Any]:
+    """The record of ``row``, which must be a whole JSON object that agrees with the row."""
+    where = f"{table} row {getattr(row, 'seq', '')} of {row.tenant}"
+    try:
+        record = json.loads(row.record)
+    except ValueError:
+        pytest.fail(f"{where} is torn: {row.record[:120]!r}...")
+    assert isinstance(record, dict), f"{where} is no JSON object"
+    if "id" in row._fields:
+        assert record.get("id") == row.id, (
+            f"{where}: record of {record.get('id')!r}, row {row.id!r}"
+        )
+    if "conversation_id" in row._fields:
+        assert record.get("conversation_id") == row.conversation_id, where
+    return record
+
+
+async def read_rows(store: Store, tenant: Tenant | None = None) -> dict[str, RawFile]:
+    """Every row of ``tenant``'s records, straight from the database (table name -> records):
+    each must be a whole record agreeing with its row; every message id an interaction holds has
+    its row naming it, and every message row names an interaction that holds its id."""
+    assert store.url is not None
+    key = _tenant_key(tenant)
+    database = Database(store.url)  # no migration: the child made the schema
+    raws: dict[str, RawFile] = {}
+    try:
+        async with database.connect() as connection:
+            for table in RECORD_TABLES:
+                query = select(table).where(table.c.tenant == key)
+                if "seq" in table.c:
+                    query = query.order_by(table.c.seq)
+                rows = (await connection.execute(query)).all()
+                raws[table.name] = RawFile(
+                    records=[_whole_record(table.name, row) for row in rows],
+                    torn_tail=None,
+                    chars=sum(len(row.record) for row in rows),
+                )
+            links = (
+                await connection.execute(
+                    select(
+                        interaction_messages.c.message_id, interaction_messages.c.interaction_id
+                    ).where(interaction_messages.c.tenant == key)
+                )
+            ).all()
+    finally:
+        await database.close()
+    held = {
+        message_id: record["id"]
+        for record in raws["interactions"].records
+        for message_id in (record["message_id"], *record["reply_message_ids"])
+        if message_id
+    }
+    named = {message_id: interaction_id for message_id, interaction_id in links}
+    assert named == held, "the message rows and the interactions' records disagree"
+    return raws
+
+
+async def tenants_in(store: Store) -> list[str]:
+    """Every tenant that has a row in any table of the database."""
+    assert store.url is not None
+    database = Database(store.url)
+    try:
+        async with database.connect() as connection:
+            query = union(*(select(table.c.tenant) for table in metadata.sorted_tables))
+            return sorted((await connection.execute(query)).scalars())
+    finally:
+        await database.close()
+
+
+def check_sqlite_file(store: Store) -> None:
+    """SQLite's own check of the whole file (its write-ahead log replayed), foreign keys too."""
+    path = store.sqlite_path
+    if path is None:
+        return
+    connection = sqlite3.connect(path)
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        connection.close()
+
+
+async def read_stored(
+    workspace: Path, store: Store, tenant: Tenant | None = None
+) -> dict[str, RawFile]:
+    """What the crash left, read raw: the store files' lines, or the database's rows."""
+    if not store.sql:
+        return check_raw_files(workspace, tenant)
+    check_sqlite_file(store)
+    raws = await read_rows(store, tenant)
+    assert any(raw.records for raw in raws.values()), "the child wrote no records at all"
+    return raws
 
 
 # --- what each kind must have kept -----------------------------------------------------------
@@ -301,9 +511,20 @@ async def check_jobs(crash: Crash, container: Container, raw: RawFile) -> int:
         # A job's states are saved one after another, so they are acknowledged in order.
         assert version == last_acked.get(job_id, -1) + 1, f"{job_id}: acks out of order"
         last_acked[job_id] = version
-    on_disk = {(r["id"], int(r["metrics"]["step"])) for r in raw.records}
-    for job_id, version in crash.acks:
-        assert (job_id, version) in on_disk, f"acknowledged state {version} of {job_id} was lost"
+    if crash.store.sql:
+        # One row per job, its latest state: the acknowledged one or a later one.
+        in_rows = {r["id"]: int(r["metrics"]["step"]) for r in raw.records}
+        assert len(in_rows) == len(raw.records), "a job has two rows"
+        for job_id, version in crash.acks:
+            assert in_rows.get(job_id, -1) >= version, (
+                f"acknowledged state {version} of {job_id} was lost"
+            )
+    else:
+        on_disk = {(r["id"], int(r["metrics"]["step"])) for r in raw.records}
+        for job_id, version in crash.acks:
+            assert (job_id, version) in on_disk, (
+                f"acknowledged state {version} of {job_id} was lost"
+            )
     for job_id, version in last_acked.items():
         job = await jobs.get(job_id)
         assert job is not None, f"acknowledged job {job_id} was lost"
@@ -329,14 +550,15 @@ async def check_appends_still_work(
     kind: str,
     fragments: dict[str, int] | None = None,
     tenant: Tenant | None = None,
+    store: Store = JSONL,
 ) -> None:
     """After the crash, a restarted bot stores new records, and a later restart reads them all;
     a torn line the crash left (``fragments``) stays a line of its own."""
-    container = fresh(workspace, tenant)
+    container = fresh(workspace, store, tenant)
     if kind == "jobs":
         job = child.job_state(9_999, 0, False)
         await container.jobs().save(job)
-        assert await fresh(workspace, tenant).jobs().get(job.id) == job
+        assert await fresh(workspace, store, tenant).jobs().get(job.id) == job
     else:
         interactions = container.interactions()
         interaction = Interaction(
@@ -360,9 +582,12 @@ async def check_appends_still_work(
             model="m",
         )
         await container.corrections().add(correction)
-        again = fresh(workspace, tenant)
+        again = fresh(workspace, store, tenant)
         assert await again.interactions().find_by_message("msg-after") == interaction
         assert correction in await again.corrections().all()
+    if store.sql:
+        await read_rows(store, tenant)  # every row still whole, the new ones too
+        return
     for path in store_files(workspace, tenant):
         raw = read_raw(path, (fragments or {}).get(path.name))
         assert raw.torn_tail is None, f"{path.name} ends torn after a clean append"
@@ -370,19 +595,24 @@ async def check_appends_still_work(
 
 async def restart_and_check(crash: Crash, caplog: pytest.LogCaptureFixture) -> int:
     caplog.set_level(logging.WARNING)
-    raws = check_raw_files(crash.workspace, crash.tenant)
-    container = fresh(crash.workspace, crash.tenant)
+    raws = await read_stored(crash.workspace, crash.store, crash.tenant)
+    container = fresh(crash.workspace, crash.store, crash.tenant)
     if crash.kind == "corrections":
         checked = await check_corrections(crash, container)
     elif crash.kind == "interactions":
         checked = await check_interactions(crash, container)
     else:
-        checked = await check_jobs(crash, container, raws["jobs.jsonl"])
-    assert_torn_tails_reported(raws, caplog)
-    await check_appends_still_work(crash.workspace, crash.kind, torn_lines(raws), crash.tenant)
+        checked = await check_jobs(
+            crash, container, raws["jobs" if crash.store.sql else "jobs.jsonl"]
+        )
+    assert_torn_tails_reported(raws, caplog, crash.store)
+    await check_appends_still_work(
+        crash.workspace, crash.kind, torn_lines(raws), crash.tenant, crash.store
+    )
     where = f" in tenant {crash.tenant}" if crash.tenant is not None else ""
     print(  # shown with -s: what each run proved
-        f"\n{crash.kind}{' (heavy)' if crash.heavy else ''}{where}: killed after {len(crash.acks)} acks "
+        f"\n{crash.kind}{' (heavy)' if crash.heavy else ''} on {crash.store.name}{where}: "
+        f"killed after {len(crash.acks)} acks "
         f"(aimed at {crash.target}), {checked} acknowledged records checked, torn last lines: "
         f"{torn_lines(raws) or 'none'}, child ran {crash.seconds:.1f} s"
     )
@@ -395,9 +625,9 @@ async def restart_and_check(crash: Crash, caplog: pytest.LogCaptureFixture) -> i
 @pytest.mark.parametrize("seed", range(SEEDS_PER_KIND))
 @pytest.mark.parametrize("kind", KINDS)
 async def test_every_acknowledged_record_survives_a_sigkill(
-    kind: str, seed: int, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    kind: str, seed: int, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    crash = await run_and_kill(kind, tmp_path / "workspace", seed=seed)
+    crash = await run_and_kill(kind, tmp_path / "workspace", store, seed=seed)
 
     assert_killed_part_way(crash)
     checked = await restart_and_check(crash, caplog)
@@ -406,13 +636,32 @@ async def test_every_acknowledged_record_survives_a_sigkill(
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_a_kill_in_a_heavy_burst_of_fsynced_appends_loses_nothing_acknowledged(
-    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    kind: str, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # Records of 8k-64k characters: most appends are multi-page writes, each fsynced, so the
-    # kill lands in the middle of the disk work, not between two tiny writes.
-    crash = await run_and_kill(kind, tmp_path / "workspace", seed=100, heavy=True)
+    # Records of 8k-64k characters: most appends are multi-page writes, each fsynced (each SQL
+    # commit too), so the kill lands in the middle of the disk work, not between two tiny writes.
+    crash = await run_and_kill(kind, tmp_path / "workspace", store, seed=100, heavy=True)
 
     assert_killed_part_way(crash)
+    if store.sql:
+        # A transaction is whole or absent: nothing to tear by hand. What the kill left (on
+        # SQLite: a write-ahead log not yet checkpointed) must read back whole.
+        wal = (
+            store.sqlite_path.with_name(store.sqlite_path.name + "-wal")
+            if store.sqlite_path
+            else None
+        )
+        left = (
+            f", a write-ahead log of {wal.stat().st_size:,} bytes" if wal and wal.exists() else ""
+        )
+        raws = await read_rows(store)
+        assert sum(raw.chars for raw in raws.values()) > 100 * 8_000
+        print(
+            f"\n{kind} (heavy) on {store.name}: the kill left {sum(len(r.records) for r in raws.values())} rows{left}"
+        )
+        checked = await restart_and_check(crash, caplog)
+        assert checked >= 100
+        return
     files = sorted(store_files(crash.workspace), key=lambda path: path.stat().st_size)
     assert files[-1].stat().st_size > 100 * 8_000
     # A kill between two pages of a write leaves the record in flight torn (seen with writes of
@@ -431,13 +680,14 @@ async def test_a_kill_in_a_heavy_burst_of_fsynced_appends_loses_nothing_acknowle
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_two_tenants_killed_at_once_each_keep_their_own_acknowledged_records(
-    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    kind: str, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     workspace = tmp_path / "workspace"
-    # Both at once on one workspace, each killed at its own count (seeds apart from the others').
+    # Both at once on one workspace (and one database), each killed at its own count (seeds
+    # apart from the others').
     crashes = await asyncio.gather(
         *(
-            run_and_kill(kind, workspace, seed=200 + n, tenant=tenant)
+            run_and_kill(kind, workspace, store, seed=200 + n, tenant=tenant)
             for n, tenant in enumerate(TENANTS)
         )
     )
@@ -446,22 +696,31 @@ async def test_two_tenants_killed_at_once_each_keep_their_own_acknowledged_recor
     for crash in crashes:
         assert crash.tenant is not None
         assert_killed_part_way(crash)
-        raws[crash.tenant] = {p.name: read_raw(p) for p in store_files(workspace, crash.tenant)}
+        raws[crash.tenant] = await read_stored(workspace, store, crash.tenant)
         # Everything acknowledged is there, read back through the tenant's own stores (the same
         # message ids "msg-<n>" and "seed-msg-<k>" in both: each finds its own tenant's).
         assert await restart_and_check(crash, caplog) >= 100
-    # Each tenant's records are in its own folder; the root workspace holds none.
-    assert known_tenants(workspace / TENANTS_FOLDER) == sorted(TENANTS)
-    assert not list((workspace / "records").glob("*.jsonl"))
-    # And none of the other's: no acknowledged id of one is in the other's files. (Jobs have the
-    # same ids in both, by design: a tenant's file holds only its own child's saves.)
+    if store.sql:
+        # Each tenant's records are its own rows; the workspace without tenants has none.
+        assert await tenants_in(store) == sorted(tenant.key for tenant in TENANTS)
+    else:
+        # Each tenant's records are in its own folder; the root workspace holds none.
+        assert known_tenants(workspace / TENANTS_FOLDER) == sorted(TENANTS)
+        assert not list((workspace / "records").glob("*.jsonl"))
+    # And none of the other's: no acknowledged id of one is in the other's records. (Jobs have
+    # the same ids in both, by design: a tenant's records hold only its own child's saves.)
     for crash, other in (crashes, crashes[::-1]):
         assert crash.tenant is not None
         assert other.tenant is not None
         theirs = raws[other.tenant]
         if kind == "jobs":
-            lines = len(theirs["jobs.jsonl"].records)
-            assert len(other.acks) <= lines <= len(other.acks) + TASKS, (lines, len(other.acks))
+            if store.sql:  # a row per job: the jobs its child saved, and none more
+                jobs = {job_id for job_id, _ in other.acks}
+                rows = len(theirs["jobs"].records)
+                assert len(jobs) <= rows <= len(jobs) + TASKS, (rows, len(jobs))
+            else:  # a line per save
+                lines = len(theirs["jobs.jsonl"].records)
+                assert len(other.acks) <= lines <= len(other.acks) + TASKS, (lines, len(other.acks))
         else:
             ids = {record.get("id") for raw in theirs.values() for record in raw.records}
             mine = {ack_id for ack_id, _ in crash.acks} | set(crash.seeds.values())
