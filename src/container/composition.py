@@ -17,6 +17,7 @@ from trainerbot.adapters.discord.bot import TrainerBot, build_bot
 from trainerbot.adapters.discord.options import BotOptions
 from trainerbot.adapters.discord.voice import DiscordVoice
 from trainerbot.config import Settings
+from trainerbot.core.job_watch import DEFAULT_LEASE_SECONDS
 
 from .learning import Learning
 from .models import LanguageModels
@@ -26,6 +27,9 @@ from .tenants import Tenants
 from .use_cases import Application
 
 log = logging.getLogger(__name__)
+
+# How often a bot whose records are in a database looks for jobs no process follows.
+JOB_SCAN_SECONDS = DEFAULT_LEASE_SECONDS / 2
 
 # The concerns trainerbot is made of, each wired from the ones before it.
 CONCERNS = (Storage, LanguageModels, Speech, Learning, Application)
@@ -85,6 +89,8 @@ def create_bot(container: Container | None = None) -> TrainerBot:
         max_upload_bytes=settings.max_upload_bytes,
         max_audio_bytes=settings.max_audio_bytes,
         language=settings.language,
+        # Processes sharing a database take over each other's jobs when one dies.
+        job_scan_seconds=JOB_SCAN_SECONDS if settings.records_adapter == "sql" else None,
     )
     return build_bot(
         tenants.scope,

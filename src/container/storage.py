@@ -106,6 +106,14 @@ class Storage(Configured):
     jobs = _record_store(
         "jobs.jsonl", on_disk.JsonlJobStore, in_memory.InMemoryJobStore, sql.SqlJobStore
     )
+    # Who follows each training job: in memory where one process owns the records (memory, JSON
+    # Lines), in the database where processes share them.
+    job_leases = providers.Selector(
+        settings.provided.records_adapter,
+        jsonl=providers.Singleton(in_memory.InMemoryJobLeases),
+        memory=providers.Singleton(in_memory.InMemoryJobLeases),
+        sql=providers.Singleton(sql.SqlJobLeases, _database, _tenant),
+    )
     models = _record_store(
         "models.jsonl",
         on_disk.JsonlModelRegistry,

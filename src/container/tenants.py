@@ -118,6 +118,8 @@ class Tenants:
         if settings.storage == "memory":
             return self.known()
         root = settings.workspace / TENANTS_FOLDER
+        if settings.records_adapter == "sql":  # jobs are in the database: every tenant's folder
+            return known_tenants(root)
         return [
             tenant
             for tenant in known_tenants(root)

@@ -29,6 +29,7 @@ from trainerbot.core.export_data import ExportData
 from trainerbot.core.fix_failure import FixFailure, RecentTests
 from trainerbot.core.follow_job import FollowJob
 from trainerbot.core.get_file import GetFile
+from trainerbot.core.lease_job import LeaseJob
 from trainerbot.core.link_reply import LinkReply
 from trainerbot.core.list_jobs import ListJobs
 from trainerbot.core.list_models import ListModels
@@ -181,6 +182,8 @@ class Application(Configured):
     follow_job = providers.Singleton(
         FollowJob, refresh_job=refresh_job, poll_seconds=settings.provided.job_poll_seconds
     )
+    # Which process follows each job and posts its outcome (JobWatch).
+    lease_job = providers.Singleton(LeaseJob, leases=Storage.job_leases)
     cancel_job = providers.Singleton(CancelJob, trainers=Learning.trainers, jobs=Storage.jobs)
     list_models = providers.Singleton(
         ListModels, models=Storage.models, default_model=LanguageModels.default_model

@@ -12,6 +12,7 @@ from .export_data import ExportData
 from .fix_failure import FixFailure
 from .follow_job import FollowJob
 from .get_file import GetFile
+from .lease_job import LeaseJob
 from .link_reply import LinkReply
 from .list_jobs import ListJobs
 from .list_models import ListModels
@@ -48,6 +49,7 @@ class UseCases:
     list_jobs: ListJobs
     refresh_job: RefreshJob
     follow_job: FollowJob
+    lease_job: LeaseJob
     cancel_job: CancelJob
     list_models: ListModels
     use_model: UseModel

@@ -11,6 +11,7 @@ from .dataset_store import DatasetStore
 from .embeddings import Embeddings
 from .feedback_store import FeedbackStore
 from .interaction_log import InteractionLog
+from .job_leases import JobLeases
 from .job_store import JobStore
 from .model_registry import ModelRegistry
 from .model_trainer import ModelTrainer
@@ -30,6 +31,7 @@ __all__ = [
     "Embeddings",
     "FeedbackStore",
     "InteractionLog",
+    "JobLeases",
     "JobStore",
     "LossCurveSource",
     "ModelRegistry",

@@ -12,7 +12,7 @@ import discord
 from discord.ext import commands
 
 from trainerbot.core.commands import unknown
-from trainerbot.core.job_watch import JobWatch
+from trainerbot.core.job_watch import JobWatch, process_holder
 from trainerbot.core.tenancy import Tenant, TenantScope
 from trainerbot.core.text import command_prefix
 
@@ -57,6 +57,9 @@ class TrainerBot(commands.Bot):
     - Nothing the bot sends pings anyone (``allowed_mentions`` is none, for every message).
     - Training jobs started here are followed until they end; once connected, the bot follows
       again the unfinished jobs it was following before a restart (``JobWatch``, ``DiscordJobs``).
+      With records shared by several processes (``options.job_scan_seconds``), each job is
+      followed, and its outcome posted, by one process (a lease), and the bot keeps looking for
+      jobs whose process died, to take them over.
     - Once logged in, the slash commands are synced to Discord when they changed since the
       last sync, if ``options.commands_state`` is set (``sync.sync_if_changed``).
     - ``close()`` stops following jobs and leaves the voice channels before disconnecting.
@@ -82,7 +85,13 @@ class TrainerBot(commands.Bot):
         self.voice = voice
         self._on_close = on_close
         self.tenancy = DiscordTenancy(scopes, guilds=options.guilds)
-        self.jobs = JobWatch(DiscordJobs(self), scopes=scopes, tenants=tenants or tuple)
+        self.jobs = JobWatch(
+            DiscordJobs(self),
+            scopes=scopes,
+            tenants=tenants or tuple,
+            holder=process_holder(),
+            lease_seconds=options.job_lease_seconds,
+        )
         self.catalogue = DiscordCommands(
             tenancy=self.tenancy, options=options, voice=voice, jobs=self.jobs
         )
@@ -134,6 +143,8 @@ class TrainerBot(commands.Bot):
             await self.jobs.resume()
         except Exception:  # the bot still answers; the jobs can be followed with !jobs
             log.exception("following the unfinished training jobs again failed")
+        if self.options.job_scan_seconds is not None:  # records shared with other processes
+            self.jobs.keep_watching(self.options.job_scan_seconds)
 
     async def _leave_if_not_served(self, guild: discord.Guild) -> None:
         if self.tenancy.serves(guild):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trainerbot.core.job_watch import DEFAULT_LEASE_SECONDS
 from trainerbot.core.limits import MIB
 
 
@@ -22,6 +23,12 @@ class BotOptions:
       Discord; once logged in, the bot syncs its global slash commands only when they differ
       from it (``sync.sync_if_changed``). None (the default, and for dpytest): never synced
       by the bot — ``trainerbot run`` sets it to ``<workspace>/.discord-commands.sha256``.
+    - ``job_scan_seconds``: where several bot processes share the records (a database), each
+      looks for training jobs no process follows (one whose process died) this often, and takes
+      them over (``JobWatch.keep_watching``). None (JSON Lines: one process owns the workspace):
+      never; the unfinished jobs are followed again once, at start.
+    - ``job_lease_seconds``: how long a process's claim on a job it follows lasts unless renewed
+      (it renews every third of it): how long a dead process's job waits to be taken over.
 
     The trainer role is each server's own (``!settings``; ``TRAINERBOT_TRAINER_ROLE`` is the
     default), decided in the core with the operators' ids.
@@ -35,3 +42,5 @@ class BotOptions:
     language: str | None = None
     guilds: frozenset[int] = field(default_factory=frozenset)
     commands_state: Path | None = None
+    job_scan_seconds: float | None = None
+    job_lease_seconds: float = DEFAULT_LEASE_SECONDS

@@ -12,6 +12,7 @@ from .audio import (
     InMemoryVoiceOutput,
 )
 from .chat import InMemoryChatModel
+from .leases import InMemoryJobLeases
 from .records import (
     InMemoryCorrectionStore,
     InMemoryDatasetStore,
@@ -31,6 +32,7 @@ __all__ = [
     "InMemoryDatasetStore",
     "InMemoryFeedbackStore",
     "InMemoryInteractionLog",
+    "InMemoryJobLeases",
     "InMemoryJobStore",
     "InMemoryModelRegistry",
     "InMemoryModelTrainer",

@@ -9,6 +9,7 @@ The stores implement the same ports as the JSON Lines stores, storing the same r
     SqlCorrectionStore(db, tenant)
     SqlFeedbackStore(db, tenant)
     SqlJobStore(db, tenant)
+    SqlJobLeases(db, tenant)      # who follows each training job (one process at a time)
     SqlModelRegistry(db, tenant)
     SqlSettingsStore(db, tenant)
     ...
@@ -18,6 +19,7 @@ The stores implement the same ports as the JSON Lines stores, storing the same r
 from .database import Database, async_url, sqlite_url
 from .importing import WORKSPACE_TENANT, Imported, import_records
 from .interaction_log import SqlInteractionLog
+from .job_leases import SqlJobLeases
 from .record_stores import (
     SqlCorrectionStore,
     SqlFeedbackStore,
@@ -33,6 +35,7 @@ __all__ = [
     "SqlCorrectionStore",
     "SqlFeedbackStore",
     "SqlInteractionLog",
+    "SqlJobLeases",
     "SqlJobStore",
     "SqlModelRegistry",
     "SqlSettingsStore",

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
+    Float,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -127,4 +129,18 @@ tenant_settings = Table(
     metadata,
     Column("tenant", String, primary_key=True),
     _record(),
+)
+
+# Who follows each training job and posts its outcome (``SqlJobLeases``): one row per job ever
+# claimed; ``expires_at`` in seconds since the epoch by the database's own clock; ``finished``
+# once its outcome was posted (then nobody claims it again).
+job_leases = Table(
+    "job_leases",
+    metadata,
+    _tenant(),
+    Column("job_id", String, nullable=False),
+    Column("holder", String, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("finished", Boolean, nullable=False),
+    PrimaryKeyConstraint("tenant", "job_id"),
 )

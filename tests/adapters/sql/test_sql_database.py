@@ -149,7 +149,7 @@ async def test_migrating_twice_is_safe_and_leaves_the_newest_revision(db: Databa
 
     async with db.connect() as connection:
         versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
-    assert versions == [("0001",)]
+    assert versions == [("0002",)]
 
 
 async def test_the_migrated_schema_is_the_metadata(db: Database) -> None:
