@@ -35,7 +35,9 @@ def test_every_use_case_resolves_from_a_container_wired_to_memory() -> None:
     for field in dataclasses.fields(UseCases):
         resolved = getattr(use_cases, field.name)
         assert type(resolved).__name__ == field.type  # the annotation, e.g. "AnswerMessage"
-        assert callable(resolved.execute)
+        # Each use case is executed, but for the job leases' three steps.
+        steps = ("claim", "finish", "release") if field.name == "lease_job" else ("execute",)
+        assert all(callable(getattr(resolved, step)) for step in steps), field.name
     assert isinstance(sut.interactions(), InMemoryInteractionLog)
     assert isinstance(sut.corrections(), InMemoryCorrectionStore)
 
@@ -218,7 +220,8 @@ def test_a_tenant_shares_the_heavy_providers_and_has_its_own_stores(tmp_path: Pa
     from trainerbot.container import SHARED, tenant_container, tenant_workspace
     from trainerbot.core.tenancy import Tenant
 
-    settings = Settings(workspace=tmp_path / "ws")
+    # With a database, so that every shared provider (the database's too) can be built.
+    settings = Settings(workspace=tmp_path / "ws", database_url=f"sqlite:///{tmp_path}/r.sqlite3")
     root = create_container(settings)
     root.chat_model.override(InMemoryChatModel(lambda messages, model: "overridden"))
     child = tenant_container(root, Tenant.server(7))
