@@ -29,7 +29,7 @@ def domain_error(error: BaseException) -> TrainerbotError | None:
         seen.add(id(current))
         if isinstance(current, TrainerbotError):
             return current
-        if isinstance(current, commands.CommandInvokeError | commands.HybridCommandError):
+        if isinstance(current, commands.CommandInvokeError):
             current = current.original
         else:
             current = current.__cause__
