@@ -22,6 +22,7 @@ from trainerbot.core.language import is_auto
 from trainerbot.core.link_reply import LinkReplyRequest
 from trainerbot.core.record_feedback import FeedbackRequest
 from trainerbot.core.speak_reply import SpeakReply, SpeakRequest
+from trainerbot.core.text import command_prefix
 
 from .errors import error_reply
 from .messaging import StreamedReply, is_audio, read_audio, send_text
@@ -85,17 +86,19 @@ class ChatCog(commands.Cog, name="Chat"):
     async def on_message(self, message: discord.Message) -> None:
         if not self.should_answer(message):
             return
-        try:
-            await self._reply_to(message)
-        except Exception as error:  # noqa: BLE001 - every failure is answered; error_reply logs
-            # A reply to the message, like an answer: in a busy channel a bare line ("You are
-            # sending messages faster…") reads as meant for everyone. Sent even if the message
-            # is gone by then.
-            await send_text(
-                message.channel,
-                error_reply(error, self._options.prefix),
-                reference=message.to_reference(fail_if_not_exists=False),
-            )
+        # Sentences written while answering (an error naming a command) use the bot's prefix.
+        with command_prefix(self._options.prefix):
+            try:
+                await self._reply_to(message)
+            except Exception as error:  # noqa: BLE001 - every failure is answered; error_reply logs
+                # A reply to the message, like an answer: in a busy channel a bare line ("You are
+                # sending messages faster…") reads as meant for everyone. Sent even if the
+                # message is gone by then.
+                await send_text(
+                    message.channel,
+                    error_reply(error),
+                    reference=message.to_reference(fail_if_not_exists=False),
+                )
 
     async def _reply_to(self, message: discord.Message) -> None:
         guild_id = message.guild.id if message.guild is not None else None

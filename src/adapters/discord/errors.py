@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from trainerbot.core import reports
 from trainerbot.core.errors import DatasetInvalid, TrainerbotError, UnknownCommand
-from trainerbot.core.text import command, command_prefix
+from trainerbot.core.text import command
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,10 @@ def domain_error(error: BaseException) -> TrainerbotError | None:
     return None
 
 
-def error_reply(error: BaseException, prefix: str | None = None) -> str:
+def error_reply(error: BaseException) -> str:
     """The one message to show for ``error``; logs what the user is not shown. Commands it
-    names are written with ``prefix``, else the prefix in effect (``command_prefix``)."""
-    if prefix is not None:
-        with command_prefix(prefix):
-            return error_reply(error)
+    names are written with the prefix in effect (``command_prefix``), as the error's own
+    sentence was when it was raised."""
     found = domain_error(error)
     if isinstance(found, DatasetInvalid):
         return reports.dataset_invalid(found)

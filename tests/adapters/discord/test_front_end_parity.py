@@ -19,15 +19,18 @@ from pathlib import Path
 import discord.ext.test as dpytest
 import pytest
 from discord.ext import commands
-from discord_support import TRAINER_ROLE, close, on_dpytest
+from discord_support import TRAINER_ROLE, close, drain, on_dpytest
 
 from trainerbot.adapters.console.console import Console
 from trainerbot.adapters.discord.bot import TrainerBot, build_bot
 from trainerbot.adapters.discord.options import BotOptions
+from trainerbot.adapters.memory import InMemoryChatModel
 from trainerbot.container import Container
 from trainerbot.core.commands import COMMANDS
 from trainerbot.core.entities import Actor
+from trainerbot.core.errors import UnknownModel
 from trainerbot.core.tenancy import Tenant
+from trainerbot.core.text import command
 
 # Every command, bare and with arguments: the help, error and success paths. ``{p}`` is the
 # prefix.
@@ -176,7 +179,7 @@ async def test_a_member_is_refused_alike(
         line = f"{prefix}{name}"
         with contextlib.suppress(commands.CommandError):
             await dpytest.message(line, channel=config.channels[0], member=member)
-        [refused] = [dpytest.get_message().content]
+        [refused] = [message.content for message in drain()]  # one reply, nothing else
         assert (await console.handle(line)).removeprefix("error: ") == refused, name
         if prefix != "!":
             assert "!" not in refused
@@ -188,3 +191,20 @@ async def test_the_help_of_every_command_uses_the_prefix(bot: TrainerBot, prefix
         assert text.splitlines()[0].startswith(f"{prefix}{name}"), text
         if prefix != "!":
             assert not _NAMES_A_COMMAND.findall(text), text
+
+
+async def test_an_error_met_while_answering_names_commands_with_the_prefix(
+    bot: TrainerBot, container: Container, prefix: str
+) -> None:
+    """The sentence is written where the error is raised (here, in the chat model): the prefix
+    must be in effect there, not only where the reply is sent."""
+
+    def unknown_model(messages: object, model: str) -> str:
+        raise UnknownModel(f"There is no trained model {model}; see {command('models')}.")
+
+    container.chat_model.override(InMemoryChatModel(unknown_model))
+    config = dpytest.get_config()
+    await dpytest.message("What is the capital of France?", channel=config.channels[0])
+
+    [reply] = [message.content for message in drain()]
+    assert reply.endswith(f"; see {prefix}models.")
