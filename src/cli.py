@@ -154,7 +154,7 @@ async def _migrate(settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    db = sql.Database(settings.async_database_url)
+    db = sql.Database(settings.database_url_value)
     imported, workspaces = sql.Imported(), 0
     sources = [(sql.WORKSPACE_TENANT, settings.workspace / RECORDS_FOLDER)]
     sources += [
@@ -356,7 +356,7 @@ def speech_lines(settings: Settings) -> list[str]:
 def _records_line(settings: Settings) -> str:
     """Where the records are kept; a database URL without its password."""
     if settings.records_adapter == "sql":
-        return sql.async_url(settings.async_database_url).render_as_string(hide_password=True)
+        return sql.async_url(settings.database_url_value).render_as_string(hide_password=True)
     if settings.records_adapter == "memory":
         return "in memory"
     return "JSON Lines files (each tenant's records/)"

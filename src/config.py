@@ -201,7 +201,7 @@ class Settings(BaseSettings):
     def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
             return None
-        if value is not None and _database_scheme(value.get_secret_value()) is None:
+        if value is not None and not _serves(value.get_secret_value()):
             raise ValueError(
                 "a database URL starts with postgresql:// (or postgres://) or sqlite:///"
             )
@@ -328,16 +328,11 @@ class Settings(BaseSettings):
         return "sql" if self.database_url is not None else "jsonl"
 
     @property
-    def async_database_url(self) -> str:
-        """``database_url`` for SQLAlchemy's async engine: the asyncpg driver for PostgreSQL,
-        aiosqlite for SQLite, whichever the user wrote (or none)."""
+    def database_url_value(self) -> str:
+        """``database_url`` as the user wrote it (the records' adapter picks its async driver)."""
         if self.database_url is None:
             raise ValueError("no database is configured (TRAINERBOT_DATABASE_URL)")
-        url = self.database_url.get_secret_value().strip()
-        _, rest = url.split("://", 1)
-        driver = _database_scheme(url)
-        assert driver is not None  # the validator refused any other
-        return f"{driver}://{rest}"
+        return self.database_url.get_secret_value().strip()
 
     @property
     def voice_adapter(self) -> Literal["discord", "none"]:
@@ -386,16 +381,13 @@ class Settings(BaseSettings):
         )
 
 
-_DATABASE_DRIVERS = {
-    "postgresql": "postgresql+asyncpg",
-    "postgres": "postgresql+asyncpg",
-    "postgresql+asyncpg": "postgresql+asyncpg",
-    "sqlite": "sqlite+aiosqlite",
-    "sqlite+aiosqlite": "sqlite+aiosqlite",
-}
+# The databases trainerbot stores records in, as users write their URLs (with or without the
+# async driver, which ``adapters.sql.async_url`` adds).
+_DATABASE_SCHEMES = frozenset(
+    {"postgresql", "postgres", "postgresql+asyncpg", "sqlite", "sqlite+aiosqlite"}
+)
 
 
-def _database_scheme(url: str) -> str | None:
-    """The async SQLAlchemy scheme for ``url``'s, or None when it is no database we serve."""
+def _serves(url: str) -> bool:
     scheme, separator, _ = url.strip().partition("://")
-    return _DATABASE_DRIVERS.get(scheme.lower()) if separator else None
+    return bool(separator) and scheme.lower() in _DATABASE_SCHEMES

@@ -50,7 +50,7 @@ def _in_workspace(*parts: str) -> providers.Callable[Path]:
 # The records' database (one per process: every tenant's container shares the root's), and whose
 # records a container's stores hold.
 _database = providers.Singleton(
-    sql.Database, settings.provided.async_database_url, auto_migrate=True
+    sql.Database, settings.provided.database_url_value, auto_migrate=True
 )
 _tenant = providers.Object(sql.WORKSPACE_TENANT)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from trainerbot.adapters import sql
 from trainerbot.adapters.memory import InMemoryChatModel
 from trainerbot.adapters.sql import SqlCorrectionStore, SqlInteractionLog
 from trainerbot.config import Settings
@@ -87,7 +88,8 @@ def test_the_database_url_is_a_secret_and_checked() -> None:
     settings = Settings(database_url="postgresql://ada:s3cret@db.example:5432/records")
 
     assert settings.records_adapter == "sql"
-    assert settings.async_database_url == "postgresql+asyncpg://ada:s3cret@db.example:5432/records"
+    driven = sql.async_url(settings.database_url_value).render_as_string(hide_password=False)
+    assert driven == "postgresql+asyncpg://ada:s3cret@db.example:5432/records"
     assert "s3cret" not in repr(settings)
     assert Settings(storage="memory", database_url="sqlite:///x").records_adapter == "memory"
     assert Settings().records_adapter == "jsonl"
