@@ -45,10 +45,15 @@ def dataset_name(hint: str) -> str:
 
 
 def check_upload(upload: Upload, limits: Limits) -> None:
-    if len(upload.data) > limits.max_upload_bytes:
+    refuse_oversized_upload(upload.filename, len(upload.data), limits.max_upload_bytes)
+
+
+def refuse_oversized_upload(filename: str, size: int, limit: int) -> None:
+    """``FileTooLarge`` for an attached file of more than ``limit`` bytes (checked before it is
+    read, where its size is known, and again once it is)."""
+    if size > limit:
         raise FileTooLarge(
-            f"{upload.filename[:80]} is {human_bytes(len(upload.data))}; the limit is "
-            f"{human_bytes(limits.max_upload_bytes)}."
+            f"{filename[:80]} is {human_bytes(size)}; the limit is {human_bytes(limit)}."
         )
 
 

@@ -15,10 +15,10 @@ from enum import StrEnum
 from typing import Protocol
 
 from ..access import require_trainer
-from ..dataset_sources import Upload
+from ..dataset_sources import Upload, refuse_oversized_upload
 from ..entities import Actor, FileContent, TrainingJob
-from ..errors import CapabilityUnavailable, FileTooLarge
-from ..limits import DEFAULT_LIMITS, human_bytes
+from ..errors import CapabilityUnavailable
+from ..limits import DEFAULT_LIMITS
 from ..tenancy import TenantScope
 from ..use_cases import UseCases
 from .grammar import CommandSpec, ParsedCommand
@@ -95,11 +95,7 @@ class Invocation:
         attached = self.attachment
         if attached is None:
             return None
-        if attached.size > self.upload_limit:
-            raise FileTooLarge(
-                f"{attached.filename[:80]} is {human_bytes(attached.size)}; the limit is "
-                f"{human_bytes(self.upload_limit)}."
-            )
+        refuse_oversized_upload(attached.filename, attached.size, self.upload_limit)
         return Upload(filename=attached.filename, data=await attached.read())
 
 
