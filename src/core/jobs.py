@@ -8,6 +8,26 @@ from .entities import JobStatus, TrainedModel, TrainingJob
 from .errors import InvalidArgument, UnknownJob
 from .text import command
 
+# The order a job's unfinished states come in; every final state comes after them all.
+_UNFINISHED_ORDER = {JobStatus.VALIDATING: 0, JobStatus.QUEUED: 1, JobStatus.RUNNING: 2}
+
+
+def supersedes(new: TrainingJob, recorded: TrainingJob | None) -> bool:
+    """Whether ``new`` may replace ``recorded``, the state its job store holds.
+
+    Several processes may report one job — the bot that queued it, the worker training it, the
+    bot following it — and a report can arrive late. So a job never goes back: a finished job
+    keeps its outcome (a later report of the same outcome may add to it), and a state before the
+    recorded one (queued, after running) is ignored. Every job store applies this rule.
+    """
+    if recorded is None:
+        return True
+    if recorded.status.is_final:
+        return new.status is recorded.status
+    if new.status.is_final:
+        return True
+    return _UNFINISHED_ORDER[new.status] >= _UNFINISHED_ORDER[recorded.status]
+
 
 async def find_job(jobs: JobStore, job_id: str) -> TrainingJob:
     job_id = job_id.strip()

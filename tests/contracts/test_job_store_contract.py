@@ -56,6 +56,28 @@ async def test_get_gives_the_latest_saved_state_of_a_job(store: JobStore) -> Non
     assert await store.get("job-a") == finished
 
 
+async def test_a_late_report_never_takes_a_job_back(store: JobStore) -> None:
+    running = job("job-a", JobStatus.RUNNING, events=("training on worker w1",))
+    await store.save(running)
+    await store.save(job("job-a", JobStatus.QUEUED))  # the queuing process, late
+    assert await store.get("job-a") == running
+
+    succeeded = job("job-a", JobStatus.SUCCEEDED, model="fewshot:a")
+    await store.save(succeeded)
+    await store.save(running)  # a follower's stale state
+    await store.save(job("job-a", JobStatus.CANCELLED))  # a cancel that came too late
+    assert await store.get("job-a") == succeeded
+    assert await store.all() == [succeeded]
+
+
+async def test_a_final_state_may_be_reported_again_with_more(store: JobStore) -> None:
+    await store.save(job("job-a", JobStatus.FAILED, error="the worker stopped"))
+    again = job("job-a", JobStatus.FAILED, error="the worker stopped", events=("tried twice",))
+    await store.save(again)
+
+    assert await store.get("job-a") == again
+
+
 async def test_get_of_an_unknown_job_is_none(store: JobStore) -> None:
     await store.save(job("job-a"))
 

@@ -13,6 +13,7 @@ from trainerbot.core.entities import (
     TrainingJob,
 )
 from trainerbot.core.errors import UnknownDataset
+from trainerbot.core.jobs import supersedes
 from trainerbot.ports import (
     CorrectionStore,
     DatasetStore,
@@ -80,7 +81,8 @@ class InMemoryJobStore(JobStore):
         self.history: list[TrainingJob] = []
 
     async def save(self, job: TrainingJob) -> None:
-        self.history.append(job)
+        if supersedes(job, await self.get(job.id)):
+            self.history.append(job)
 
     async def get(self, job_id: str) -> TrainingJob | None:
         return next((j for j in reversed(self.history) if j.id == job_id), None)

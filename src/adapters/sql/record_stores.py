@@ -41,6 +41,7 @@ from trainerbot.core.entities import (
     TrainedModel,
     TrainingJob,
 )
+from trainerbot.core.jobs import supersedes
 from trainerbot.ports import (
     CorrectionStore,
     FeedbackStore,
@@ -112,7 +113,17 @@ class SqlJobStore(_RecordTable, JobStore):
     """The latest state of each of one tenant's training jobs."""
 
     async def save(self, job: TrainingJob) -> None:
-        await self._put(jobs, job.id, job_to_record(job))
+        # Read and written in one transaction, the row locked (PostgreSQL; SQLite's writes are
+        # serial already), so a late report never overwrites a newer state (``supersedes``).
+        query = select(jobs.c.record).where(jobs.c.tenant == self._tenant, jobs.c.id == job.id)
+        if self._db.dialect == "postgresql":
+            query = query.with_for_update()
+        record = {"id": job.id, "record": dump(job_to_record(job))}
+        async with self._db.begin() as connection:
+            text = (await connection.execute(query)).scalar_one_or_none()
+            recorded = None if text is None else load(job_from_record, text, jobs.name)
+            if supersedes(job, recorded):
+                await connection.execute(self._upsert(jobs, ["tenant", "id"], record))
 
     async def get(self, job_id: str) -> TrainingJob | None:
         return await self._get(jobs, job_from_record, job_id)

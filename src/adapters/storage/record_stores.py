@@ -17,6 +17,7 @@ from trainerbot.core.entities import (
     TrainedModel,
     TrainingJob,
 )
+from trainerbot.core.jobs import supersedes
 from trainerbot.ports import (
     CorrectionStore,
     FeedbackStore,
@@ -89,7 +90,8 @@ class JsonlJobStore(JsonlStore[dict[str, TrainingJob]], JobStore):
         state[job.id] = job
 
     async def save(self, job: TrainingJob) -> None:
-        await self._append(job_to_record(job))
+        if supersedes(job, (await self._loaded()).get(job.id)):
+            await self._append(job_to_record(job))
 
     async def get(self, job_id: str) -> TrainingJob | None:
         return (await self._loaded()).get(job_id)
