@@ -94,6 +94,14 @@ class DiscordJobs:
             await status.edit(content=text)
         except discord.NotFound:
             log.info("the status message of a followed job was deleted (%s)", origin)
+        except discord.HTTPException as error:
+            # Progress is shown on a best-effort basis: a refused or failed edit (403, 5xx) must
+            # not stop the job being followed, nor its outcome being posted.
+            log.warning(
+                "the status message of a followed job could not be edited (%s): HTTP %s",
+                origin,
+                error.status,
+            )
 
     async def _post(self, origin: Origin, text: str) -> None:
         channel = await self._channel(origin)

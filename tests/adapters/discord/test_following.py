@@ -86,6 +86,24 @@ async def test_the_status_follows_the_job_and_the_outcome_is_posted(
     assert job.status is JobStatus.SUCCEEDED
 
 
+async def test_an_edit_discord_refuses_does_not_stop_the_job_being_followed(
+    server: Server, trainer: InMemoryModelTrainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, job_id = await start_training(server)
+    await until_edited(server, status, f"⏳ {job_id}  running")
+    response = type("Response", (), {"status": 503, "reason": "Service Unavailable"})()
+
+    async def refused(self: discord.Message, **changes: object) -> None:
+        raise discord.HTTPException(response, "upstream connect error")  # type: ignore[arg-type]
+
+    monkeypatch.setattr(discord.Message, "edit", refused)
+    await asyncio.sleep(POLL_SECONDS * 5)  # edits refused while it runs
+    trainer.finish(job_id)
+    outcome = await next_message()
+
+    assert outcome.content.startswith(f"Training job {job_id} succeeded")
+
+
 async def test_a_failed_job_is_posted_with_its_reason(
     server: Server, trainer: InMemoryModelTrainer
 ) -> None:
