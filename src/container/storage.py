@@ -8,10 +8,12 @@ Rules:
   tenant (``tenant``: the tenant's key; "workspace" for the workspace without tenants).
 - The database is one per process (``database``, shared by every tenant), its schema migrated
   when first used.
-- On disk, a workspace's layout is fixed here: ``records/<name>.jsonl`` for each record store,
-  ``datasets/`` and the other folders of ``FilesystemWorkspace``, trained models in ``models/``,
+- On disk, a workspace's layout is fixed here: ``records/<name>.jsonl`` for each record store
+  (``records="jsonl"``), ``datasets/`` and the other folders of ``FilesystemWorkspace``, trained models in ``models/``,
   and the tenants' own workspaces in ``servers/`` (``TENANTS_FOLDER``, never part of this one's
-  files).
+  files). The records' SQLite database, by default ``records.sqlite3`` in the configured
+  workspace, holds every tenant's records: it is no file of any workspace (``database_files``),
+  never listed, read, archived or adopted by a tenant.
 - Each store is a singleton of its container: a tenant's container (``tenants.py``) has its own.
 """
 
@@ -26,6 +28,7 @@ from trainerbot.adapters import memory as in_memory
 from trainerbot.adapters import sql
 from trainerbot.adapters import storage as on_disk
 from trainerbot.adapters.learning import FilesystemArtifactStore, InMemoryArtifactStore
+from trainerbot.config import Settings
 
 from .configured import Configured, settings
 
@@ -33,6 +36,7 @@ from .configured import Configured, settings
 TENANTS_FOLDER = "servers"
 RECORDS_FOLDER = "records"
 MODELS_FOLDER = "models"
+DATASETS_FOLDER = "datasets"  # FilesystemDatasetStore's, below the workspace
 
 
 def _by_storage(
@@ -40,6 +44,31 @@ def _by_storage(
 ) -> providers.Selector[Any]:
     """``filesystem`` or ``memory``, as ``settings.storage`` says."""
     return providers.Selector(settings.provided.storage, filesystem=filesystem, memory=memory)
+
+
+# What SQLite writes beside a database file (the write-ahead log, its index, a rollback journal).
+_SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def database_files(settings: Settings) -> tuple[str, ...]:
+    """The records' SQLite database file and its companions, as paths below ``settings.workspace``
+    (``records.sqlite3`` … by default), when the records are in a SQLite file inside it; else
+    none."""
+    if settings.records_adapter != "sql":
+        return ()
+    url = sql.async_url(settings.database_url_value)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return ()
+    path, workspace = Path(url.database).resolve(), settings.workspace.resolve()
+    if not path.is_relative_to(workspace):
+        return ()
+    name = path.relative_to(workspace).as_posix()
+    return (name, *(name + suffix for suffix in _SQLITE_COMPANIONS))
+
+
+def _workspace_excluded(settings: Settings) -> tuple[str, ...]:
+    """What the workspace's files never include: the tenants' folder, the records' database."""
+    return (TENANTS_FOLDER, *database_files(settings))
 
 
 def _in_workspace(*parts: str) -> providers.Callable[Path]:
@@ -70,7 +99,9 @@ class Storage(Configured):
 
     workspace = _by_storage(
         filesystem=providers.Singleton(
-            on_disk.FilesystemWorkspace, settings.provided.workspace, excluded=(TENANTS_FOLDER,)
+            on_disk.FilesystemWorkspace,
+            settings.provided.workspace,
+            excluded=providers.Callable(_workspace_excluded, settings),
         ),
         memory=providers.Singleton(in_memory.InMemoryWorkspace),
     )

@@ -16,10 +16,12 @@ Rules:
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from dependency_injector import providers
+from pydantic import SecretStr
 
 from trainerbot.adapters.storage.tenants import Adopted, adopt, known_tenants, legacy_items
 from trainerbot.config import Settings
@@ -27,7 +29,7 @@ from trainerbot.core.errors import TrainerbotError
 from trainerbot.core.tenancy import Tenant, TenantRegistry, TenantScope
 from trainerbot.core.use_cases import UseCases
 
-from .storage import RECORDS_FOLDER, TENANTS_FOLDER
+from .storage import DATASETS_FOLDER, RECORDS_FOLDER, TENANTS_FOLDER, database_files
 
 if TYPE_CHECKING:
     from .composition import Container
@@ -52,6 +54,7 @@ SHARED = (
     "token_counter",
     "rate_limit",
     "database",
+    "training_queue",
 )
 # What each container has of its own: its settings, itself, its tenants.
 _NOT_DELEGATED = frozenset({"settings", "__self__", "tenants", "tenant"})
@@ -62,6 +65,26 @@ def tenant_workspace(settings: Settings, tenant: Tenant) -> Path:
     return settings.workspace / TENANTS_FOLDER / tenant.key
 
 
+def shared_files(settings: Settings) -> frozenset[str]:
+    """The names at the workspace's top level that serve every tenant (the records' SQLite
+    database): never a workspace's data from before tenants, never adopted."""
+    return frozenset(Path(name).parts[0] for name in database_files(settings))
+
+
+def adoption_target(settings: Settings) -> Tenant | None:
+    """The server whose data a workspace from before tenants becomes when the bot starts
+    (``Tenants.adopt_if_one_server``): the one server in ``TRAINERBOT_DISCORD_GUILDS``, when the
+    workspace's ``records/`` hold files (``adopt`` still refuses a server with data of its own).
+    None otherwise."""
+    if settings.storage != "filesystem" or len(settings.discord_guilds) != 1:
+        return None
+    items = legacy_items(settings.workspace, TENANTS_FOLDER, shared_files(settings))
+    if not any(item.name == RECORDS_FOLDER and item.is_dir() for item in items):
+        return None  # not trainerbot's data: an operator's files are not moved by surprise
+    (guild,) = settings.discord_guilds
+    return Tenant.server(guild)
+
+
 def tenant_container(root: Container, tenant: Tenant) -> Container:
     """A container for ``tenant``: its own workspace and stores under ``tenant_workspace``, and
     the root's shared providers (``SHARED``), plus whatever a test or a program overrode in the
@@ -70,9 +93,12 @@ def tenant_container(root: Container, tenant: Tenant) -> Container:
     from .composition import Container
 
     settings: Settings = root.settings()
-    child = Container(
-        settings=settings.model_copy(update={"workspace": tenant_workspace(settings, tenant)})
-    )
+    update: dict[str, object] = {"workspace": tenant_workspace(settings, tenant)}
+    if settings.records_adapter == "sql" and settings.database_url is None:
+        # The records' database is the configured workspace's own file, shared by every tenant
+        # (never one in the tenant's folder, as its own workspace would make of no URL).
+        update["database_url"] = SecretStr(settings.database_url_value)
+    child = Container(settings=settings.model_copy(update=update))
     for name, provider in root.providers.items():
         if name in _NOT_DELEGATED:
             continue
@@ -88,6 +114,11 @@ def tenant_container(root: Container, tenant: Tenant) -> Container:
 
 def _same(value: object) -> object:
     return value
+
+
+def _holds_a_file(folder: Path) -> bool:
+    """Whether ``folder`` or a folder below it holds a file (links not followed)."""
+    return any(names for _, _, names in os.walk(folder))
 
 
 class Tenants:
@@ -113,13 +144,15 @@ class Tenants:
 
     def with_jobs(self) -> list[Tenant]:
         """The tenants that ever started a training job (whose unfinished jobs a restarted bot
-        follows again): found on disk without loading any tenant."""
+        follows again): found on disk without loading any tenant. With the jobs in JSON Lines
+        files, those with a ``jobs.jsonl``; with the jobs in a database, those with a saved
+        dataset (``!train`` saves its dataset in ``datasets/`` before it records the job)."""
         settings: Settings = self._root.settings()
         if settings.storage == "memory":
             return self.known()
         root = settings.workspace / TENANTS_FOLDER
-        if settings.records_adapter == "sql":  # jobs are in the database: every tenant's folder
-            return known_tenants(root)
+        if settings.records_adapter == "sql":
+            return [t for t in known_tenants(root) if _holds_a_file(root / t.key / DATASETS_FOLDER)]
         return [
             tenant
             for tenant in known_tenants(root)
@@ -129,22 +162,18 @@ class Tenants:
     def adopt(self, tenant: Tenant) -> Adopted:
         """Move a single-tenant workspace's data (from before tenants) into ``tenant``."""
         settings: Settings = self._root.settings()
-        return adopt(settings.workspace, TENANTS_FOLDER, tenant)
+        return adopt(settings.workspace, TENANTS_FOLDER, tenant, shared_files(settings))
 
     def adopt_if_one_server(self) -> Adopted | None:
         """With exactly one server configured (``TRAINERBOT_DISCORD_GUILDS``), a workspace from
         before tenants (its ``records/`` hold files) becomes that server's. None when there is
         nothing to do, or when it cannot be done (logged: the bot starts anyway, and
         ``trainerbot adopt`` says why)."""
-        settings: Settings = self._root.settings()
-        if settings.storage != "filesystem" or len(settings.discord_guilds) != 1:
+        target = adoption_target(self._root.settings())
+        if target is None:
             return None
-        items = legacy_items(settings.workspace, TENANTS_FOLDER)
-        if not any(item.name == RECORDS_FOLDER and item.is_dir() for item in items):
-            return None  # not trainerbot's data: an operator's files are not moved by surprise
-        (guild,) = settings.discord_guilds
         try:
-            return self.adopt(Tenant.server(guild))
+            return self.adopt(target)
         except TrainerbotError as error:
             log.warning("the workspace's data from before tenants was not adopted: %s", error)
             return None

@@ -1,8 +1,10 @@
-"""The whole loop through the console on a real workspace: files on disk, records across restarts."""
+"""The whole loop through the console on a real workspace: files on disk, records across restarts
+(in the workspace's own SQLite database, the default)."""
 
 import json
 import re
 import zipfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,15 +12,31 @@ from dependency_injector import providers
 
 from trainerbot.adapters.console import Console
 from trainerbot.adapters.memory import InMemoryChatModel, InMemoryModelTrainer
-from trainerbot.config import Settings
-from trainerbot.container import Container, create_container
+from trainerbot.config import RECORDS_DATABASE, Settings
+from trainerbot.container import Container, close_container, create_container
+
+# Every container a test opened: closed when it ends (their database connections with them).
+_opened: list[Container] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_what_was_opened() -> AsyncIterator[None]:
+    yield
+    while _opened:
+        await close_container(_opened.pop())
+
+
+def open_container(settings: Settings) -> Container:
+    container = create_container(settings)
+    _opened.append(container)
+    return container
 
 
 def start(
     workspace: Path, trainer: InMemoryModelTrainer | None = None
 ) -> tuple[Console, Container]:
     """A fresh process, as far as trainerbot knows: new container, same workspace."""
-    container = create_container(Settings(workspace=workspace))
+    container = open_container(Settings(workspace=workspace))
     container.chat_model.override(InMemoryChatModel(lambda messages, model: "Lyon"))
     container.trainers.override(
         providers.Object({"local": trainer or InMemoryModelTrainer("local", immediate=True)})
@@ -38,16 +56,23 @@ def workspace(tmp_path: Path) -> Path:
 
 
 async def test_a_correction_survives_a_restart_and_trains_a_model(workspace: Path) -> None:
-    console, _ = start(workspace)
+    console, first = start(workspace)
     reply = await console.handle("Capital of France?")
     message_id = re.search(r"!correct (\S+) ", reply)
     assert message_id is not None
+    await close_container(first)  # the process ends
 
-    # Restart: the interaction is found on disk and the correction recorded there.
+    # Restart: the interaction is found in the workspace's database and the correction recorded
+    # there (as a later start reads it back).
     console, container = start(workspace)
     assert "recorded" in await console.handle(f"!correct {message_id.group(1)} Paris")
-    lines = (workspace / "records" / "corrections.jsonl").read_text().splitlines()
-    assert json.loads(lines[-1])["corrected"] == "Paris"
+    await close_container(container)
+    _, later = start(workspace)
+    [correction] = await later.corrections().all()
+    assert correction.corrected == "Paris"
+    assert correction.prompt == "Capital of France?"
+    assert (workspace / RECORDS_DATABASE).is_file()
+    assert not list((workspace / "records").iterdir())  # no JSON Lines files any more
 
     console, container = start(workspace, InMemoryModelTrainer("local", immediate=True))
     trained = await console.handle("!train corrections=true")
@@ -83,7 +108,7 @@ async def test_test_reads_a_file_of_the_workspace_and_scores_it(
     (workspace / "tests").mkdir()
     answers = {"Capital of France?": "Paris", "Second city of France?": "Lyon"}
     (workspace / "tests" / "cities.json").write_text(json.dumps(answers))
-    container = create_container(Settings(workspace=workspace))
+    container = open_container(Settings(workspace=workspace))
     container.chat_model.override(InMemoryChatModel(lambda messages, model: "Lyon"))
     console = Console(container.use_cases(), exports_dir=tmp_path / "exports")
 
@@ -117,7 +142,7 @@ async def test_archive_and_getfile_stay_inside_the_workspace(
 async def test_refusals_write_nothing(workspace: Path) -> None:
     (workspace / "empty").mkdir()
     (workspace / "blank.jsonl").write_text("")
-    console, _ = start(workspace)
+    console, container = start(workspace)
     records_before = sorted(p.name for p in (workspace / "records").iterdir())
 
     for line in [
@@ -135,6 +160,10 @@ async def test_refusals_write_nothing(workspace: Path) -> None:
         assert reply.startswith("error: "), line
 
     assert sorted(p.name for p in (workspace / "records").iterdir()) == records_before
+    # Nor any record in the workspace's database: no job, no correction, no feedback.
+    assert await container.jobs().all() == []
+    assert await container.corrections().all() == []
+    assert await container.feedback().all() == []
     assert list((workspace / "archives").iterdir()) == []
     assert list((workspace / "datasets").iterdir()) == []
 
@@ -146,7 +175,7 @@ async def test_a_one_shot_train_command_stays_until_its_job_ends(workspace: Path
     import io
 
     trainer = InMemoryModelTrainer("local")
-    container = create_container(Settings(workspace=workspace, job_poll_seconds=0.05))
+    container = open_container(Settings(workspace=workspace, job_poll_seconds=0.05))
     container.trainers.override(providers.Object({"local": trainer}))
     console = Console(container.use_cases())
     out = io.StringIO()

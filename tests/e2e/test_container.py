@@ -21,9 +21,10 @@ from trainerbot.adapters.openai import (
     OpenAIModelTrainer,
     OpenAISpeechToText,
 )
+from trainerbot.adapters.sql import SqlCorrectionStore
 from trainerbot.adapters.storage import FilesystemWorkspace, JsonlCorrectionStore
 from trainerbot.adapters.unavailable import UnavailableChatModel
-from trainerbot.config import Settings
+from trainerbot.config import RECORDS_DATABASE, Settings
 from trainerbot.container import Container, create_container
 from trainerbot.core.use_cases import UseCases
 
@@ -62,8 +63,19 @@ async def test_use_cases_share_one_instance_of_each_adapter() -> None:
 def test_filesystem_storage_lives_in_the_configured_workspace(tmp_path: Path) -> None:
     sut = create_container(Settings(workspace=tmp_path / "ws"))
     assert isinstance(sut.workspace(), FilesystemWorkspace)
-    assert isinstance(sut.corrections(), JsonlCorrectionStore)
+    # The records: by default in the workspace's own SQLite file (opened when first used).
+    assert isinstance(sut.corrections(), SqlCorrectionStore)
+    assert sut.database().url.database == str((tmp_path / "ws" / RECORDS_DATABASE).absolute())
     assert {p.name for p in (tmp_path / "ws").iterdir()} >= {"datasets", "archives", "exports"}
+
+
+def test_the_json_lines_records_of_earlier_releases_are_there_on_request(tmp_path: Path) -> None:
+    sut = create_container(Settings(workspace=tmp_path / "ws", records="jsonl"))
+    assert isinstance(sut.corrections(), JsonlCorrectionStore)
+    assert sut.settings().records_adapter == "jsonl"
+    # A database URL wins: records="jsonl" is only the files instead of the workspace's database.
+    with_url = Settings(workspace=tmp_path / "ws", records="jsonl", database_url="sqlite:///x")
+    assert with_url.records_adapter == "sql"
 
 
 def test_without_openai_settings_the_embedded_model_answers() -> None:
@@ -231,3 +243,33 @@ def test_a_tenant_shares_the_heavy_providers_and_has_its_own_stores(tmp_path: Pa
     assert child.jobs() is not root.jobs()
     assert child.workspace().root == tenant_workspace(settings, Tenant.server(7)).resolve()
     assert child.use_cases().answer_message is not root.use_cases().answer_message
+
+
+def test_the_records_database_is_no_file_of_any_workspace(tmp_path: Path) -> None:
+    from trainerbot.container import tenant_container, tenant_workspace
+    from trainerbot.container.storage import database_files
+    from trainerbot.core.tenancy import Tenant
+
+    ws = tmp_path / "ws"
+    settings = Settings(workspace=ws)
+    assert database_files(settings) == (
+        RECORDS_DATABASE,
+        f"{RECORDS_DATABASE}-wal",
+        f"{RECORDS_DATABASE}-shm",
+        f"{RECORDS_DATABASE}-journal",
+    )
+    # In a folder of the workspace, as a user may configure it; elsewhere, or no SQLite file.
+    inside = Settings(workspace=ws, database_url=f"sqlite:///{ws}/db/r.sqlite3")
+    assert database_files(inside)[0] == "db/r.sqlite3"
+    for other in (
+        Settings(workspace=ws, database_url=f"sqlite:///{tmp_path}/r.sqlite3"),
+        Settings(workspace=ws, database_url="postgresql://ada@db.example/records"),
+        Settings(workspace=ws, records="jsonl"),
+        Settings(storage="memory"),
+    ):
+        assert database_files(other) == ()
+    # A tenant's container: its workspace below, the database the root's, outside it.
+    child = tenant_container(create_container(settings), Tenant.server(7))
+    assert child.settings().workspace == tenant_workspace(settings, Tenant.server(7))
+    assert child.settings().database_url_value == settings.database_url_value
+    assert database_files(child.settings()) == ()

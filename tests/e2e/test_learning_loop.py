@@ -7,21 +7,40 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
 
 from trainerbot.adapters.console import Console
 from trainerbot.config import Settings
-from trainerbot.container import create_container
+from trainerbot.container import Container, close_container, create_container
 
 QUESTION = "What is the capital of Australia?"
 CORRECTED = "Canberra is the capital of Australia."
 
 
-async def test_ask_correct_train_fewshot_use_and_ask_again(tmp_path: Path) -> None:
+@pytest.fixture
+async def opened() -> AsyncIterator[list[Container]]:
+    """The containers a test opens: closed (their records' database) when it ends."""
+    containers: list[Container] = []
+    yield containers
+    while containers:
+        await close_container(containers.pop())
+
+
+def open_console(settings: Settings, opened: list[Container]) -> Console:
+    container = create_container(settings)
+    opened.append(container)
+    return Console(container.use_cases(), prefix="!")
+
+
+async def test_ask_correct_train_fewshot_use_and_ask_again(
+    tmp_path: Path, opened: list[Container]
+) -> None:
     settings = Settings(workspace=tmp_path / "workspace", temperature=0.0)
     assert not settings.openai_configured
-    container = create_container(settings)
-    console = Console(container.use_cases(), prefix="!")
+    console = open_console(settings, opened)
 
     first = await console.handle(QUESTION)
     message_id = re.search(r"!correct (\S+) <right answer>", first)
@@ -85,14 +104,14 @@ async def ask_in_other_words(console: Console, model: str) -> None:
 
 
 async def test_offline_default_teaches_by_correction_and_answers_in_other_words(
-    tmp_path: Path,
+    tmp_path: Path, opened: list[Container]
 ) -> None:
     """The issue's acceptance loop with the offline default trainer (``local``: for corrections,
     fewshot with recall by meaning): teach by correction, train, !use, then a rephrased question
     gets the taught answer and a near miss does not."""
     settings = Settings(workspace=tmp_path / "workspace", temperature=0.0)
     assert not settings.openai_configured
-    console = Console(create_container(settings).use_cases(), prefix="!")
+    console = open_console(settings, opened)
 
     model = await teach_and_train(console, "!train corrections=true")
 
@@ -101,7 +120,7 @@ async def test_offline_default_teaches_by_correction_and_answers_in_other_words(
 
 
 async def test_a_lora_model_is_trained_chosen_and_answers_through_the_console(
-    tmp_path: Path,
+    tmp_path: Path, opened: list[Container]
 ) -> None:
     """The same loop with the lora trainer: weights trained in a process of their own, the adapter
     applied by llama.cpp, recall by meaning in front of it."""
@@ -111,7 +130,7 @@ async def test_a_lora_model_is_trained_chosen_and_answers_through_the_console(
         lora_epochs=3,  # two facts; the suite's time is everyone's
         lora_anchors=False,
     )
-    console = Console(create_container(settings).use_cases(), prefix="!")
+    console = open_console(settings, opened)
 
     model = await teach_and_train(console, "!train corrections=true method=lora")
 

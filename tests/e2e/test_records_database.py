@@ -1,5 +1,6 @@
-"""The application with its records in a database (``TRAINERBOT_DATABASE_URL``): SQLite and a
-real PostgreSQL server. What a tenant records is there after a restart, and only in its tenant."""
+"""The application with its records in a database: the workspace's own SQLite file (the
+default), another SQLite file and a real PostgreSQL server (``TRAINERBOT_DATABASE_URL``). What a
+tenant records is there after a restart, and only in its tenant."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from trainerbot.adapters import sql
 from trainerbot.adapters.memory import InMemoryChatModel
 from trainerbot.adapters.sql import SqlCorrectionStore, SqlInteractionLog
-from trainerbot.config import Settings
+from trainerbot.config import RECORDS_DATABASE, Settings
 from trainerbot.container import Container, create_container
 from trainerbot.core.answer_message import AnswerRequest
 from trainerbot.core.entities import Actor
@@ -26,15 +27,20 @@ ADA = Actor(id="ada", name="Ada", can_train=True)
 A, B = Tenant.server(111), Tenant.server(222)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture(params=["default", "sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
+    """None: no URL, the records in the workspace's own SQLite file."""
+    if request.param == "default":
+        return None
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'records.sqlite3'}"
     return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
-async def open_app(database_url: str, tmp_path: Path) -> AsyncIterator[Callable[[], Container]]:
+async def open_app(
+    database_url: str | None, tmp_path: Path
+) -> AsyncIterator[Callable[[], Container]]:
     opened: list[Container] = []
 
     def open_one() -> Container:
@@ -92,19 +98,23 @@ def test_the_database_url_is_a_secret_and_checked() -> None:
     assert driven == "postgresql+asyncpg://ada:s3cret@db.example:5432/records"
     assert "s3cret" not in repr(settings)
     assert Settings(storage="memory", database_url="sqlite:///x").records_adapter == "memory"
-    assert Settings().records_adapter == "jsonl"
+    # Without a URL: the workspace's own SQLite file; JSON Lines files only on request.
+    default = Settings(workspace=Path("ws"))
+    assert default.records_adapter == "sql"
+    assert default.database_url_value == f"sqlite:///{Path('ws', RECORDS_DATABASE).absolute()}"
+    assert Settings(records="jsonl").records_adapter == "jsonl"
     with pytest.raises(ValueError, match="a database URL starts with postgresql://"):
         Settings(database_url="mysql://ada@db/records")
 
 
 def test_the_console_keeps_its_records_in_the_database_and_exits(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, database_url: str | None
 ) -> None:
     """The CLI closes the database's connections (their driver threads would keep it alive)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TRAINERBOT_")},
         "TRAINERBOT_WORKSPACE": str(tmp_path / "ws"),
-        "TRAINERBOT_DATABASE_URL": database_url,
+        **({"TRAINERBOT_DATABASE_URL": database_url} if database_url else {}),
     }
     for text in ("a fine bot", "still fine"):
         result = subprocess.run(
@@ -141,3 +151,12 @@ def test_doctor_names_the_database_without_its_password(tmp_path: Path) -> None:
 
     assert "records              postgresql+asyncpg://ada:***@db.example/records" in report
     assert "s3cret" not in report
+
+
+def test_doctor_names_the_workspaces_own_sqlite_file_by_default(tmp_path: Path) -> None:
+    from trainerbot import cli
+
+    report = cli.doctor(Settings(workspace=tmp_path / "ws"))
+
+    [line] = [line for line in report if line.strip().startswith("records ")]
+    assert line.endswith(f"sqlite+aiosqlite:///{tmp_path / 'ws' / RECORDS_DATABASE}"), line

@@ -22,11 +22,19 @@ from pathlib import Path
 
 import pytest
 
+from database_support import tenant_rows
 from trainerbot.adapters.console import Console
 from trainerbot.adapters.memory import InMemoryChatModel
-from trainerbot.config import Settings
-from trainerbot.container import create_bot, create_container
-from trainerbot.core.entities import JobStatus, TrainingJob
+from trainerbot.config import RECORDS_DATABASE, Settings
+from trainerbot.container import close_container, create_bot, create_container
+from trainerbot.core.entities import (
+    Dataset,
+    Example,
+    Feedback,
+    JobStatus,
+    Task,
+    TrainingJob,
+)
 from trainerbot.core.tenancy import Tenant
 from tree_support import files
 
@@ -147,6 +155,11 @@ def test_the_server_that_trained_has_its_model_answer_and_correction(trained: Tr
     assert CORRECTION in export.read_text()
     assert list((mine / "models" / "fewshot").glob("*.zip"))
     assert not (trained.workspace / "records").exists()  # nothing in the root workspace
+    # Its records are its rows in the workspace's database, and only its rows.
+    rows = tenant_rows(trained.workspace)
+    for secret in (ANSWER, CORRECTION, trained.model, trained.job):
+        assert secret.encode() in rows["111"], secret
+    assert set(rows) == {"111"}
 
 
 @dataclass(frozen=True)
@@ -215,7 +228,10 @@ def check_sees_nothing_of_111(result: subprocess.CompletedProcess[str], trained:
 
 
 def assert_holds_nothing_of_111(folder: Path, trained: Trained) -> None:
-    for name, data in files(folder).items():
+    """Neither the tenant's folder nor its rows in the records database (the tenant's key is its
+    folder's name) hold anything of 111."""
+    rows = tenant_rows(trained.workspace).get(folder.name, b"")
+    for name, data in [*files(folder).items(), ("its rows in the database", rows)]:
         for secret in (ANSWER, CORRECTION, trained.model, trained.job, trained.answer):
             assert secret.encode() not in data, f"{secret} is in {folder.name}/{name}"
 
@@ -254,7 +270,9 @@ async def legacy_workspace(workspace: Path) -> str:
     (workspace / "my notes").mkdir()
     (workspace / "my notes" / "todo ✓.txt").write_text("adopt the workspace\n")
     (workspace / "README.txt").write_text("the bot's workspace\n")
-    container = create_container(Settings(workspace=workspace, embeddings="none"))
+    # Its records in JSON Lines files, as every release before the records' database kept them.
+    settings = Settings(workspace=workspace, embeddings="none", records="jsonl")
+    container = create_container(settings)
     container.chat_model.override(InMemoryChatModel(lambda messages, model: "Lyon"))
     console = Console(container.use_cases())
     trained = await console.handle("!train data_dir=data method=fewshot")
@@ -317,6 +335,15 @@ async def test_adopt_moves_an_old_workspace_into_the_server_losing_nothing(
     assert ANSWER in used.stdout
     [export] = (tenant / "exports").glob("corrections-2*.jsonl")
     assert "Paris" in export.read_text()  # the correction made before tenants
+    # Its records' files were imported into the workspace's database as the console started.
+    [imported] = [line for line in used.stderr.splitlines() if "Imported " in line]
+    assert "from 1 workspace(s)" in imported
+    # That database holds every tenant's records: it is no data of a workspace before tenants.
+    assert (workspace / RECORDS_DATABASE).is_file()
+    elsewhere = trainerbot("adopt", "--server", "456", workspace=workspace)
+    assert elsewhere.stdout.splitlines() == [
+        "Nothing to adopt: the workspace holds no data outside its tenants' folders."
+    ]
 
 
 async def test_adopt_refuses_a_server_that_already_has_data_and_moves_nothing(
@@ -396,12 +423,16 @@ def test_create_bot_starts_when_the_old_workspace_cannot_be_adopted_and_moves_no
     assert "already has data" in warning
 
 
+@pytest.mark.parametrize("records", ["sqlite", "jsonl"])
 async def test_a_restarted_bot_looks_for_unfinished_jobs_only_in_tenants_that_ever_had_jobs(
-    tmp_path: Path,
+    tmp_path: Path, records: str
 ) -> None:
     """At start the bot follows unfinished jobs again; in a bot with many servers, only those
-    that ever trained are loaded for it (found on disk, no tenant loaded to ask)."""
-    tenants = create_container(Settings(workspace=tmp_path)).tenants()
+    that ever trained are loaded for it (found on disk, no tenant loaded to ask), the records in
+    the workspace's database (the default) or in JSON Lines files."""
+    settings = Settings(workspace=tmp_path, records=records)
+    first = create_container(settings)
+    tenants = first.tenants()
     trained, chatted = Tenant.server(111), Tenant.direct(222)
     job = TrainingJob(
         id="job-1",
@@ -413,16 +444,25 @@ async def test_a_restarted_bot_looks_for_unfinished_jobs_only_in_tenants_that_ev
         requested_by="ada",
         origin="discord:channel=1;message=2",
     )
+    examples = (Example.single_turn("hi", "hello"), Example.single_turn("bye", "ciao"))
+    dataset = Dataset(name="qa", task=Task.CHAT, examples=examples, source="inline")
+    await tenants.container(trained).datasets().save(dataset)  # as !train does, first
     await tenants.container(trained).jobs().save(job)
     tenants.container(chatted).workspace()  # a tenant with a folder, and no job ever
+    await tenants.container(chatted).feedback().add(Feedback(id="fb-1", author_id="ada", text="hi"))
+    await close_container(first)
 
-    fresh = create_container(Settings(workspace=tmp_path)).tenants()
+    again = create_container(settings)
+    try:
+        fresh = again.tenants()
 
-    assert fresh.known() == [trained, chatted]
-    assert fresh.with_jobs() == [trained]
-    assert fresh.registry.built == 0
-    [unfinished] = await fresh.container(trained).jobs().all()
-    assert unfinished.id == job.id
+        assert fresh.known() == [trained, chatted]
+        assert fresh.with_jobs() == [trained]
+        assert fresh.registry.built == 0
+        [unfinished] = await fresh.container(trained).jobs().all()
+        assert unfinished.id == job.id
+    finally:
+        await close_container(again)
 
 
 # --- doctor and a bad --server ------------------------------------------------------------------

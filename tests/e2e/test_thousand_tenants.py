@@ -6,8 +6,9 @@ The real container on a workspace on disk (storage=filesystem), at most ``LIMIT`
 ``base_chat_model``: it echoes). Each server is taught its own code through its own use cases,
 as ``!train`` and ``!use`` would: a member who administers the server is identified, a fewshot
 model is trained on one inline example "What is the code of server N?" → "The code is N-<random>"
-(datasets, jobs, the model registry and the model's artifact all written to the server's folder),
-and made the server's active model. Then every server is asked its question — each one a tenant
+(datasets and the model's artifact written to the server's folder; its job, the model registry
+and the active model are its rows of the workspace's records database, the default), and made
+the server's active model. Then every server is asked its question — each one a tenant
 dropped long ago, loaded again from disk — and must answer with its own code, from its own model.
 Servers are served ``CONCURRENCY`` at a time, as a bot in many servers is.
 
@@ -29,13 +30,15 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from trainerbot.adapters.memory import InMemoryChatModel
 from trainerbot.config import Settings
-from trainerbot.container import Container, Tenants, create_container
+from trainerbot.container import Container, Tenants, close_container, create_container
 from trainerbot.core.answer_message import AnswerRequest
 from trainerbot.core.entities import Actor
 from trainerbot.core.manage_settings import Member
@@ -86,10 +89,22 @@ class Memory:
         )
 
 
+# Every bot a test started: closed (its records' database) when the test ends.
+_started: list[Bot] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_the_bots() -> AsyncIterator[None]:
+    yield
+    while _started:
+        await close_container(_started.pop().root)
+
+
 class Bot:
     """The container, the tenants, and what was taught where."""
 
     def __init__(self, workspace: Path, *, limit: int = LIMIT) -> None:
+        _started.append(self)
         settings = Settings(
             workspace=workspace,
             trainer="fewshot",

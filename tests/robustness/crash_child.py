@@ -5,7 +5,8 @@
 
 KIND is ``corrections``, ``interactions`` or ``jobs``. The stores are the real ones the
 configuration names, built over WORKSPACE as ``create_container`` builds them: JSON Lines files in
-the workspace, or, with ``TRAINERBOT_DATABASE_URL`` set in the environment (``sqlite:///path`` or
+the workspace (``TRAINERBOT_RECORDS=jsonl`` in the environment), or, with
+``TRAINERBOT_DATABASE_URL`` set in the environment (``sqlite:///path`` or
 ``postgresql://user@host:port/db``, as a user configures the bot), the SQL stores on that
 database. Records go through the path the bot uses: ``RecordCorrection`` for corrections,
 ``AnswerMessage`` then ``LinkReply`` for interactions (with a canned chat model: nothing else is

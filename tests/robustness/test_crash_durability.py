@@ -8,7 +8,7 @@ intact (for jobs: the last acknowledged state of every job, or a later one), tha
 record parses, and that the stores keep appending afterwards.
 
 Every scenario runs against each place records can live (the ``store`` fixture): the JSON Lines
-files of the workspace, a SQLite file (``sqlite:///…/records.sqlite3``, WAL) and a real PostgreSQL
+files of the workspace (``TRAINERBOT_RECORDS=jsonl``, as earlier releases kept them), a SQLite file (``sqlite:///…/records.sqlite3``, WAL) and a real PostgreSQL
 server (``postgres_url``: a fresh database of the session's server), the database given to the
 child as users give it to the bot, ``TRAINERBOT_DATABASE_URL``. For SQL, acknowledged means
 committed: every acknowledged record is read back through fresh stores, and every row of every
@@ -112,8 +112,9 @@ class Store:
         return self.url is not None
 
     def settings(self, workspace: Path) -> Settings:
-        url = None if self.url is None else SecretStr(self.url)
-        return Settings(workspace=workspace, database_url=url)
+        if self.url is None:  # the JSON Lines files, kept on request (the default is SQLite)
+            return Settings(workspace=workspace, records="jsonl")
+        return Settings(workspace=workspace, database_url=SecretStr(self.url))
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -191,6 +192,8 @@ async def run_and_kill(
     env = dict(os.environ)
     if store.url is not None:
         env["TRAINERBOT_DATABASE_URL"] = store.url  # as a user configures the bot
+    else:
+        env["TRAINERBOT_RECORDS"] = "jsonl"
     stderr_path = workspace.parent / f"{workspace.name}-{tenant or 'root'}.stderr"
     command = [sys.executable, str(CHILD_SCRIPT), kind, str(workspace), str(COUNT)]
     command += ["--tasks", str(TASKS), *(["--heavy"] if heavy else [])]

@@ -65,13 +65,14 @@ from audio_fixtures import VOICE_MESSAGE_OPTIONS, encode, write_wav  # noqa: E40
 from fake_openai import FakeOpenAI  # noqa: E402
 from openai_adapter_support import API_KEY, assert_one_clear_line  # noqa: E402
 
+from database_support import table_rows  # noqa: E402
 from trainerbot.adapters.audio.engine import RecognitionEngine  # noqa: E402
 from trainerbot.adapters.audio.ffmpeg import resolve_ffmpeg  # noqa: E402
 from trainerbot.adapters.audio.recognition import SpeechRecognitionSpeechToText  # noqa: E402
 from trainerbot.adapters.console import Console  # noqa: E402
 from trainerbot.adapters.memory import InMemoryVoiceOutput  # noqa: E402
 from trainerbot.config import Settings  # noqa: E402
-from trainerbot.container import Container, create_container  # noqa: E402
+from trainerbot.container import Container, close_container, create_container  # noqa: E402
 from trainerbot.core.entities import Actor, AudioClip, JobStatus, TrainingJob  # noqa: E402
 from trainerbot.core.errors import TrainerbotError  # noqa: E402
 from trainerbot.core.follow_job import FollowJobRequest, JobUpdate  # noqa: E402
@@ -188,9 +189,9 @@ class Bot:
         assert job is not None
         return job
 
-    def interactions(self) -> list[str]:
-        log = self.workspace / "records" / "interactions.jsonl"
-        return log.read_text().splitlines() if log.exists() else []
+    def interactions(self) -> list[dict[str, object]]:
+        """Every interaction recorded in the workspace's database, whatever its conversation."""
+        return table_rows(self.workspace, "interactions")
 
 
 @pytest.fixture
@@ -231,6 +232,7 @@ async def make_bot(fake: FakeOpenAI, tmp_path: Path) -> AsyncIterator[Any]:
         stt = container.speech_to_text()
         if isinstance(stt, SpeechRecognitionSpeechToText):
             stt.close()
+        await close_container(container)  # the records' database
 
 
 async def start_openai_job(bot: Bot) -> str:

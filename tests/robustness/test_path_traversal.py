@@ -15,6 +15,11 @@ the root workspace, as a program using the library without tenants does. Another
 (``servers/222/``) has its own secret, records and a dataset; payloads aim at it by ``..``, by
 absolute path, through ``servers/`` (from the root) and through symlinks planted in the acting
 workspace, and it must stay unread and unchanged like the outside folder.
+The records of every tenant are in one SQLite database at the top of the configured workspace
+(``records.sqlite3``, the default): payloads aim at it too, from a tenant (by ``..``) and from
+the root workspace that holds it (by its name), and it is read by no command. Commands write
+records there as they should (a trained job): its files are left out of the snapshots, which are
+taken once it is open.
 A few payloads also go through the Discord bot (dpytest), in the guild's own tenant.
 """
 
@@ -37,8 +42,15 @@ import pytest
 from trainerbot.adapters.console import Console
 from trainerbot.adapters.discord.bot import build_bot
 from trainerbot.adapters.discord.options import BotOptions
-from trainerbot.config import Settings
-from trainerbot.container import TENANTS_FOLDER, Container, create_container, tenant_workspace
+from trainerbot.config import RECORDS_DATABASE, Settings
+from trainerbot.container import (
+    TENANTS_FOLDER,
+    Container,
+    close_container,
+    create_container,
+    tenant_workspace,
+)
+from trainerbot.container.storage import database_files
 from trainerbot.core.commands import parse_command, split_command
 from trainerbot.core.tenancy import Tenant
 
@@ -54,6 +66,7 @@ SECRETS = (SECRET, OTHER_SECRET)
 OUTSIDE = "{outside}"  # stands for the absolute path of the folder outside the workspace
 OTHER_DIR = "{other}"  # the absolute path of the other tenant's folder
 TO_OTHER = "{to_other}"  # the other tenant's folder, relative to the acting workspace
+TO_DATABASE = "{to_database}"  # the records' database, relative to the acting workspace
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,7 @@ class Places:
     outside: Path
     other: Path
     to_other: str  # "../222" from a tenant's workspace, "servers/222" from the root workspace
+    to_database: str  # "../../records.sqlite3" from a tenant's, "records.sqlite3" from the root
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,7 @@ class Payload:
             self.text.replace(OUTSIDE, str(places.outside))
             .replace(OTHER_DIR, str(places.other))
             .replace(TO_OTHER, places.to_other)
+            .replace(TO_DATABASE, places.to_database)
         )
 
 
@@ -191,6 +206,10 @@ PAYLOADS: list[Payload] = [
     Payload("relative-link-to-other-tenant", "datasets/other-rel/chats", LEAVES),
     Payload("link-to-the-tenants-folder", f"siblings/{OTHER.key}/secret.txt", LEAVES),
     Payload("link-to-the-tenants-folder-itself", "siblings", LEAVES),
+    # --- the records' database, every tenant's rows ------------------------------------------
+    Payload("records-database", TO_DATABASE, LEAVES),
+    Payload("records-database-wal", f"{TO_DATABASE}-wal", LEAVES),
+    Payload("link-to-records-database", "records-link", LEAVES),
 ]
 
 COMMANDS = {
@@ -225,10 +244,16 @@ class Scene:
     excluded: Path | None  # the tenants' folder, when the acting workspace holds it (the root)
     container: Container  # the acting workspace's own container
     console: Console
+    database: frozenset[Path]  # the records' database and its companion files
 
     @property
     def places(self) -> Places:
-        return Places(self.outside, self.other, os.path.relpath(self.other, self.workspace))
+        return Places(
+            self.outside,
+            self.other,
+            os.path.relpath(self.other, self.workspace),
+            os.path.relpath(self.home / RECORDS_DATABASE, self.workspace),
+        )
 
     @property
     def home(self) -> Path:
@@ -290,6 +315,8 @@ def plant(workspace: Path, outside: Path, other: Path) -> None:
     (workspace / "other-file").symlink_to(other / "secret.txt")
     (datasets / "other-rel").symlink_to(Path(os.path.relpath(other, datasets)))
     (workspace / "siblings").symlink_to(Path(os.path.relpath(other.parent, workspace)))
+    # The records' database, at the top of the configured workspace (above the tenants' folder).
+    (workspace / "records-link").symlink_to(other.parent.parent / RECORDS_DATABASE)
     trap = workspace / "trap"
     trap.mkdir()
     (trap / "secret.txt").symlink_to(outside / "secret.txt")
@@ -318,14 +345,28 @@ def build_scene(
     acting.workspace()  # made now (with its standard folders), not by the first command
     console = Console(acting.use_cases(), prefix="!", exports_dir=outside / "exports")
     excluded = None if tenant else settings.workspace / TENANTS_FOLDER
-    return Scene(tmp_path, workspace, outside, other, excluded, acting, console)
+    database = frozenset(settings.workspace / name for name in database_files(settings))
+    assert settings.workspace / RECORDS_DATABASE in database
+    return Scene(tmp_path, workspace, outside, other, excluded, acting, console, database)
+
+
+async def open_records(scene: Scene) -> None:
+    """Open the records' database as the first command would (its files made now, and kept
+    while its connections are pooled): the snapshots see no file appear or vanish."""
+    assert await scene.container.corrections().all() == []
+    assert (scene.home / RECORDS_DATABASE).is_file()
 
 
 @pytest.fixture(params=["console-tenant", "root-workspace"])
-def scene(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scene:
+async def scene(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Scene]:
     root = create_container(Settings(workspace=tmp_path / "workspace", storage="filesystem"))
     tenant = Tenant.console() if request.param == "console-tenant" else None
-    return build_scene(tmp_path, root, tenant, monkeypatch)
+    built = build_scene(tmp_path, root, tenant, monkeypatch)
+    await open_records(built)
+    yield built
+    await close_container(root)
 
 
 # --- what is checked around each command ------------------------------------------------------
@@ -333,8 +374,11 @@ def scene(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
 Entry = tuple[str, int, int, str]  # kind, size, mtime_ns, link target
 
 
-def tree(top: Path, *, skip: Path | None = None) -> dict[str, Entry]:
-    """Every entry below ``top`` (symlinks not followed, ``skip`` left out): kind, size, mtime."""
+def tree(
+    top: Path, *, skip: Path | None = None, records: frozenset[Path] = frozenset()
+) -> dict[str, Entry]:
+    """Every entry below ``top`` (symlinks not followed, ``skip`` and the records' database
+    ``records`` left out): kind, size, mtime."""
     found: dict[str, Entry] = {}
     for directory, folders, files in os.walk(top, followlinks=False):
         here = Path(directory)
@@ -343,7 +387,7 @@ def tree(top: Path, *, skip: Path | None = None) -> dict[str, Entry]:
             continue
         for name in [*folders, *files]:
             path = here / name
-            if path == skip:
+            if path == skip or path in records:
                 continue
             info = path.lstat()
             target = os.readlink(path) if stat.S_ISLNK(info.st_mode) else ""
@@ -396,11 +440,11 @@ Snapshot = tuple[dict[str, Entry], dict[str, Entry]]
 def snapshot(scene: Scene) -> Snapshot:
     """Everything but the acting workspace (the outside folder, the other tenants, the root
     workspace around a tenant's), and the acting workspace."""
-    others = tree(scene.root, skip=scene.workspace)
+    others = tree(scene.root, skip=scene.workspace, records=scene.database)
     if scene.excluded is not None:  # the root acts: the tenants' folder inside it is not its own
         tenants = scene.excluded.relative_to(scene.root)
         others |= {f"{tenants}/{name}": e for name, e in tree(scene.excluded).items()}
-    return others, tree(scene.workspace, skip=scene.excluded)
+    return others, tree(scene.workspace, skip=scene.excluded, records=scene.database)
 
 
 def change_problems(scene: Scene, before: Snapshot) -> list[str]:
@@ -430,7 +474,9 @@ def test_the_table_is_large_and_its_ids_unique() -> None:
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=lambda payload: payload.id)
 def test_quoting_hands_the_parser_each_payload_verbatim(payload: Payload) -> None:
-    text = payload.render(Places(Path("/tmp/outside"), Path("/tmp/ws/servers/222"), "../222"))
+    text = payload.render(
+        Places(Path("/tmp/outside"), Path("/tmp/ws/servers/222"), "../222", "../../records.sqlite3")
+    )
     argument = {
         "train": "data_dir",
         "test": "data_dir",
@@ -532,6 +578,7 @@ DISCORD_PAYLOADS = [
         "other-tenant-absolute-file",
         "link-to-other-tenant-dataset",
         "link-to-the-tenants-folder",
+        "records-database",
     }
 ]
 
@@ -552,6 +599,7 @@ async def guild(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     config = await on_dpytest(bot, ["tess", "max"])
     here = config.guilds[0]
     scene = build_scene(tmp_path, root, Tenant.server(here.id), monkeypatch)
+    await open_records(scene)
     await dpytest.add_role(config.members[0], dpytest.backend.make_role("trainer", here))
     channel = config.channels[0]
     assert isinstance(channel, discord.TextChannel)
@@ -559,6 +607,7 @@ async def guild(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     yield Guild(scene, Server(bot, here, channel, trainer, member, scene.container, Model()))
     await close(bot)
     await dpytest.empty_queue()
+    await close_container(root)
 
 
 @pytest.mark.parametrize("payload", DISCORD_PAYLOADS, ids=lambda payload: payload.id)

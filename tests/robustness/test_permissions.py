@@ -43,7 +43,7 @@ from trainerbot.adapters.memory import (
     InMemoryVoiceOutput,
 )
 from trainerbot.config import Settings
-from trainerbot.container import Container, create_container
+from trainerbot.container import Container, close_container, create_container
 from trainerbot.core.commands import COMMANDS, parse_command
 from trainerbot.core.entities import Actor
 from trainerbot.core.errors import PermissionDenied
@@ -221,6 +221,7 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     bot.ws = None  # type: ignore[assignment]  # dpytest's gateway has no socket to close
     await bot.close()
     await dpytest.empty_queue()
+    await close_container(root)  # the records' database
 
 
 async def state(world: World) -> dict[str, Any]:

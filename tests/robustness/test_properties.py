@@ -42,7 +42,7 @@ from trainerbot.adapters.memory import (
     InMemoryWorkspace,
 )
 from trainerbot.config import Settings
-from trainerbot.container import create_container
+from trainerbot.container import Container, close_container, create_container
 from trainerbot.core.commands import COMMANDS, Kind, parse_command, split_command
 from trainerbot.core.datasets import (
     ParseResult,
@@ -890,11 +890,23 @@ WORKSPACE_FILES = {
 }
 
 
-def console(folder: Path, *, storage: Literal["filesystem", "memory"]) -> Console:
-    """The console with a scripted chat model, as test_console's: over the memory container, or
-    over files on disk in ``folder`` (the workspace, the stores and the exports all inside it)."""
+async def console_reply(
+    folder: Path, line: str, *, storage: Literal["filesystem", "memory"]
+) -> str:
+    """The console's reply to ``line``, with a scripted chat model, as test_console's: over the
+    memory container, or over files on disk in ``folder`` (the workspace, the stores and the
+    exports all inside it), closed (its records' database) before the loop ends."""
     workspace = folder / "workspace"
     container = create_container(Settings(storage=storage, workspace=workspace))
+    try:
+        return await console(container, folder, workspace, storage=storage).handle(line)
+    finally:
+        await close_container(container)
+
+
+def console(
+    container: Container, folder: Path, workspace: Path, *, storage: Literal["filesystem", "memory"]
+) -> Console:
     container.chat_model.override(InMemoryChatModel(lambda messages, model: "Paris"))
     container.trainers.override(
         providers.Object({"local": InMemoryModelTrainer("local", immediate=True)})
@@ -915,7 +927,7 @@ def check_console_reply(
     invalid dataset's: its summary, then its report's lines, indented)."""
     caplog.clear()
     with tempfile.TemporaryDirectory() as folder, caplog.at_level(logging.ERROR):
-        reply = asyncio.run(console(Path(folder), storage=storage).handle(line))
+        reply = asyncio.run(console_reply(Path(folder), line, storage=storage))
 
     assert isinstance(reply, str)
     assert reply != UNEXPECTED, [record.getMessage() for record in caplog.records]

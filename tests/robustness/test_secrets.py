@@ -49,13 +49,15 @@ from trainerbot import cli
 from trainerbot.adapters.console import Console
 from trainerbot.adapters.openai import make_client
 from trainerbot.config import Settings
-from trainerbot.container import create_bot, create_container
+from trainerbot.container import Container, close_container, create_bot, create_container
 from trainerbot.core.errors import TrainerbotError
 from trainerbot.core.tenancy import Tenant
 
 # The Discord tests' helpers live beside their conftest, which is not on the path from here.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters" / "discord"))
 from discord_support import on_dpytest
+
+from database_support import tenant_rows
 
 T = TypeVar("T")
 
@@ -316,6 +318,15 @@ async def console_session(capture: Capture, fake: Any, workspace: Path) -> None:
     """Every kind of command through the console, on the OpenAI fake, then each fault on chat,
     embeddings, training, speech-to-text and text-to-speech."""
     container = create_container(Settings())
+    try:
+        await console_commands(capture, fake, workspace, container)
+    finally:
+        await close_container(container)  # the records' database
+
+
+async def console_commands(
+    capture: Capture, fake: Any, workspace: Path, container: Container
+) -> None:
     scope = container.tenants().scope(Tenant.console())
     console = Console(scope.use_cases, exports_dir=workspace / "exports")
 
@@ -355,6 +366,7 @@ async def console_session(capture: Capture, fake: Any, workspace: Path) -> None:
     assert "hello from the fake server" in heard, heard
     await say("!getfile records/jobs.jsonl")
     await say("!getfile records/models.jsonl")
+    await say("!getfile ../../records.sqlite3")  # every tenant's records: never a file of one
     await say("!getfile ../../etc/passwd")
 
     tts = container.text_to_speech()
@@ -538,9 +550,11 @@ def test_a_full_session_shows_no_secret_anywhere(
     assert any(r.header("Authorization") == f"Bearer {OPENAI_KEY}" for r in fake.requests)
     assert any(r.header("Authorization") == f"Basic {BASIC}" for r in keyless.requests)
     assert servers.discord_logins == [f"Bot {DISCORD_TOKEN}"]
-    # ... and it did what it meant to: the workspace has records, exports, an archive, models.
+    # ... and it did what it meant to: the workspace has exports, an archive, models, and the
+    # console's records are in the workspace's database (a file searched below like the others).
     written = {p.relative_to(workspace).parts[0] for p in workspace.rglob("*") if p.is_file()}
-    assert {"records", "exports", "archives", "models", "datasets"} <= written
+    assert {"exports", "archives", "models", "datasets"} <= written
+    assert tenant_rows(tmp_path / "ws")["console"]
     assert "trainerbot doctor" in " ".join(where for where, _ in capture.texts)
     assert sum(where.startswith("log openai") for where, _ in capture.texts) > 20
     assert any(where.startswith("log httpx") for where, _ in capture.texts)

@@ -50,6 +50,7 @@ from trainerbot.adapters.memory import (
 )
 from trainerbot.config import Settings
 from trainerbot.container import Container, Tenants, create_bot, create_container
+from trainerbot.container.storage import database_files
 from trainerbot.core.commands import COMMANDS
 from trainerbot.core.entities import ChatMessage, new_id
 from trainerbot.core.errors import PermissionDenied
@@ -58,6 +59,8 @@ from trainerbot.core.tenancy import Tenant, TenantScope
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import slash_support
 from slash_support import refused_errors, tenant_state
+
+from database_support import table_rows, tenant_rows
 
 back = dpytest.backend
 
@@ -482,12 +485,18 @@ async def prepare(world: World, server: Server, *, test: bool) -> Data:
     )
 
 
+# Who follows a job (and until when) is no record of a tenant's: a lease is renewed as time goes.
+NOT_RECORDS = ("job_leases",)
+
+
 async def snapshot(world: World, server: Server) -> dict[str, Any]:
     """Everything of ``server``'s that anything could change: every byte and folder under its
-    tenant's folder, what its stores say, its trainer's latest test, the jobs followed and
-    cancelled."""
+    tenant's folder, its rows in the workspace's records database and what its stores say, its
+    trainer's latest test, the jobs followed and cancelled."""
     c = server.container
     state = await tenant_state(c, server.root)
+    rows = tenant_rows(world.workspace, without=NOT_RECORDS)
+    state["rows"] = rows.get(server.root.name, b"")
     jobs = state["jobs"]
     latest = c.recent_tests().latest(str(USERS["ada"]))
     engine = world.engine
@@ -502,14 +511,20 @@ async def snapshot(world: World, server: Server) -> dict[str, Any]:
 
 
 def leaks(world: World, data: Data) -> list[str]:
-    """The files outside ``data``'s tenant's folder that hold anything only it has."""
+    """The files outside ``data``'s tenant's folder, and the rows of the records database that
+    are another tenant's, that hold anything only it has. (The database's own files hold every
+    tenant's rows: they are read as rows, by tenant.)"""
     own = Path(data.root)
     markers = [m.encode() for m in data.markers()]
+    database = {world.workspace / name for name in database_files(world.root.settings())}
     found = []
     for path in sorted(world.workspace.rglob("*")):
-        if path.is_file() and own not in path.parents:
+        if path.is_file() and own not in path.parents and path not in database:
             content = path.read_bytes()
             found += [f"{path}: {m.decode()}" for m in markers if m in content]
+    for tenant, rows in tenant_rows(world.workspace).items():
+        if tenant != data.key:
+            found += [f"the rows of {tenant}: {m.decode()}" for m in markers if m in rows]
     return found
 
 
@@ -627,10 +642,11 @@ async def place(two: Two, where: str) -> tuple[Any, discord.abc.User, bool]:
 
 def non_trivial(state: Mapping[str, Any]) -> None:
     """B's state has something of every kind to protect (else "unchanged" proves nothing)."""
-    assert len(state["files"]) >= 15, sorted(state["files"])
-    assert {"records/models.jsonl", "records/jobs.jsonl", "records/corrections.jsonl"} <= set(
-        state["files"]
-    )
+    assert len(state["files"]) >= 12, sorted(state["files"])
+    # Its records: rows of every kind in the workspace's database.
+    for table in ("interactions", "corrections", "feedback", "jobs", "models", "active_models"):
+        assert f"{table}: ".encode() in state["rows"], table
+    assert b"tenant_settings: " in state["rows"]
     assert any(name.startswith("exports/") for name in state["files"])
     assert len(state["jobs"]) == 2
     assert [job.status.is_final for job in state["jobs"]].count(False) == 1
@@ -732,8 +748,7 @@ async def test_reactions_on_bs_answer_from_elsewhere_change_nothing(two: Two) ->
     assert await snapshot(world, b) == before
     assert len(await a.container.feedback().all()) == a_feedback + 1
     for name in ("ada", OWNER):
-        folder = world.direct(name)
-        assert not (folder / "records" / "feedback.jsonl").exists()
+        assert table_rows(world.workspace, "feedback", Tenant.direct(USERS[name]).key) == []
     assert leaks(world, two.b) == []
 
 
@@ -753,7 +768,10 @@ async def test_an_owner_trains_in_their_direct_messages_and_sees_only_them(two: 
     assert job.model in listed
     assert two.a.model not in listed
     assert two.b.model not in listed
-    assert (world.direct(OWNER) / "records" / "jobs.jsonl").is_file()
+    # The job is a row of the owner's direct messages' tenant, its dataset a file of its folder.
+    [row] = table_rows(world.workspace, "jobs", Tenant.direct(olive.id).key)
+    assert row["id"] == job.id
+    assert list((world.direct(OWNER) / "datasets" / "olive-notes").glob("*.jsonl"))
     for server in (world.a, world.b):
         [there] = await say(server.channel, "!models", server.member("ada"))
         assert job.model not in there

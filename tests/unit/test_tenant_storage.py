@@ -162,6 +162,26 @@ def test_legacy_items_are_everything_with_data_outside_the_tenants_folder(tmp_pa
     assert names == ["README.txt", "datasets", "link", "models", "my data", "records"]
 
 
+DATABASE = ("records.sqlite3", "records.sqlite3-wal", "records.sqlite3-shm")
+
+
+def test_what_serves_every_tenant_is_no_data_from_before_tenants(tmp_path: Path) -> None:
+    """The records' database at the top of the workspace holds every tenant's rows: ``kept``."""
+    workspace = tmp_path / "ws"
+    for name in DATABASE:
+        write(workspace / name, b"SQLite format 3\x00")
+
+    assert legacy_items(workspace, SERVERS, kept=DATABASE) == []
+    assert adopt(workspace, SERVERS, T123, kept=DATABASE) == Adopted(T123, (), 0, 0)
+
+    before = {n: data for n, data in legacy_workspace(workspace).items() if n not in DATABASE}
+    adopted = adopt(workspace, SERVERS, T123, kept=DATABASE)
+
+    assert "records.sqlite3" not in " ".join(adopted.moved)
+    assert files(workspace / SERVERS / "123") == before
+    assert sorted(p.name for p in workspace.iterdir()) == sorted([*DATABASE, "exports", SERVERS])
+
+
 # --- adopt -----------------------------------------------------------------------------------
 
 

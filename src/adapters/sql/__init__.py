@@ -17,7 +17,15 @@ The stores implement the same ports as the JSON Lines stores, storing the same r
 """
 
 from .database import Database, async_url, sqlite_url
-from .importing import WORKSPACE_TENANT, Imported, import_records
+from .importing import (
+    WORKSPACE_TENANT,
+    Imported,
+    has_files,
+    has_records,
+    import_new,
+    import_records,
+    import_report,
+)
 from .interaction_log import SqlInteractionLog
 from .job_leases import SqlJobLeases
 from .record_stores import (
@@ -40,6 +48,10 @@ __all__ = [
     "SqlModelRegistry",
     "SqlSettingsStore",
     "async_url",
+    "has_files",
+    "has_records",
+    "import_new",
     "import_records",
+    "import_report",
     "sqlite_url",
 ]

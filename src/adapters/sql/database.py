@@ -102,7 +102,27 @@ class Database:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
                 )
             await connection.run_sync(_upgrade_to_head)
+        if self.dialect == "sqlite":
+            await self._ensure_wal()
         self._migrated = True
+
+    async def _ensure_wal(self) -> None:
+        """Make sure the SQLite file is in WAL mode (a connection that lost the race to switch a
+        new file skipped it); retried while another process holds the lock."""
+        for attempt in range(50):
+            try:
+                async with self._engine.connect() as connection:
+                    # On the driver's own connection: outside a transaction, as the switch must be.
+                    driver = (await connection.get_raw_connection()).driver_connection
+                    assert driver is not None  # a connection checked out of the pool
+                    cursor = await driver.execute("PRAGMA journal_mode=WAL")
+                    row = await cursor.fetchone()
+                if row is not None and str(row[0]).lower() in ("wal", "memory"):
+                    return
+            except (SQLAlchemyError, OSError, sqlite3.OperationalError) as error:
+                if "locked" not in str(error) or attempt == 49:
+                    raise self._service_error(error, "migrated") from error
+            await asyncio.sleep(0.05)
 
     async def ready(self) -> None:
         """Migrate once, if this database was built to (``auto_migrate``) and has not yet."""
@@ -181,7 +201,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             # The busy timeout first: switching a new file to WAL needs a lock that another
             # process (migrating the same file) may hold for a moment.
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode=WAL")
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as error:
+                # Two processes opening a new file at once: switching to WAL does not wait
+                # for the busy timeout. The other one switches it (WAL is kept in the file),
+                # or ``migrate`` does, retrying.
+                if "locked" not in str(error):
+                    raise
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:

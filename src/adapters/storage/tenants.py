@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,15 +92,16 @@ def tenant_usage(tenants_root: Path) -> list[TenantUsage]:
     return sorted(found, key=lambda u: (-u.bytes, u.tenant))
 
 
-def legacy_items(workspace: Path, tenants_folder: str) -> list[Path]:
+def legacy_items(workspace: Path, tenants_folder: str, kept: Collection[str] = ()) -> list[Path]:
     """What a workspace holds outside its tenants' folder: the data of a single-tenant release.
-    Empty folders (the standard ones are made by any start) and hidden files (``.env``, ``.git``:
-    the operator's, never trainerbot's) do not count."""
+    Empty folders (the standard ones are made by any start), hidden files (``.env``, ``.git``:
+    the operator's, never trainerbot's) and the names in ``kept`` (what serves every tenant: the
+    records' database) do not count."""
     if not workspace.is_dir():
         return []
     items = []
     for entry in sorted(workspace.iterdir()):
-        if entry.name == tenants_folder or entry.name.startswith("."):
+        if entry.name == tenants_folder or entry.name.startswith(".") or entry.name in kept:
             continue
         if entry.is_dir() and not entry.is_symlink() and usage(entry)[0] == 0:
             continue
@@ -107,13 +109,16 @@ def legacy_items(workspace: Path, tenants_folder: str) -> list[Path]:
     return items
 
 
-def adopt(workspace: Path, tenants_folder: str, tenant: Tenant) -> Adopted:
-    """Move everything in ``workspace`` outside ``tenants_folder`` into ``tenant``'s folder.
+def adopt(
+    workspace: Path, tenants_folder: str, tenant: Tenant, kept: Collection[str] = ()
+) -> Adopted:
+    """Move everything in ``workspace`` but ``tenants_folder`` and the names in ``kept`` (see
+    ``legacy_items``) into ``tenant``'s folder.
 
     Refused (one line, nothing moved) when that tenant already has data: merging two histories of
     records is not something to do silently. Safe to run again: a second run finds nothing.
     """
-    items = legacy_items(workspace, tenants_folder)
+    items = legacy_items(workspace, tenants_folder, kept)
     target = workspace / tenants_folder / tenant.key
     if not items:
         return Adopted(tenant, (), 0, 0)

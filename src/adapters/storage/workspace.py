@@ -74,8 +74,9 @@ class _Located:
 class FilesystemWorkspace(Workspace):
     """The workspace folder on the local disk; creates it and its standard folders if needed.
 
-    ``excluded`` names top-level folders that count as outside it (the tenants' workspaces,
-    ``servers/``, below the workspace that holds them): never read, listed or archived.
+    ``excluded`` names folders and files that count as outside it (the tenants' workspaces,
+    ``servers/``, below the workspace that holds them; the records' SQLite database): never
+    read, listed or archived.
     """
 
     def __init__(self, root: Path, *, excluded: tuple[str, ...] = ()) -> None:
@@ -85,6 +86,7 @@ class FilesystemWorkspace(Workspace):
         # The real root: every real location is compared with it, so it must be real itself.
         self._root = root.resolve()
         self._excluded = tuple(self._root / name for name in excluded)
+        self._excluded_names = frozenset(path.name for path in self._excluded)
 
     @property
     def root(self) -> Path:
@@ -218,6 +220,10 @@ class FilesystemWorkspace(Workspace):
                 seen.add(key)
                 self._walk(entry_path, entry_rel, seen, found)
             elif stat.S_ISREG(info.st_mode):
+                if entry.name in self._excluded_names and not self._inside(
+                    Path(os.path.realpath(entry_path))
+                ):
+                    continue  # an excluded file (the records' database)
                 found.append(WorkspaceFile(path=entry_rel, size=info.st_size))
 
     def _exists(self, path: str) -> bool:

@@ -290,7 +290,7 @@ async def test_an_example_over_the_token_limit_is_one_line_and_nothing_is_writte
     import json
 
     from trainerbot.config import Settings
-    from trainerbot.container import create_container
+    from trainerbot.container import close_container, create_container
     from trainerbot.core.entities import Actor
     from trainerbot.core.errors import DatasetInvalid
     from trainerbot.core.train_model import TrainRequest
@@ -312,6 +312,9 @@ async def test_an_example_over_the_token_limit_is_one_line_and_nothing_is_writte
 
     assert "\n" not in str(refused.value)
     assert "64" in "\n".join(refused.value.report.details())  # type: ignore[union-attr]
-    assert await container.jobs().all() == []
+    try:
+        assert await container.jobs().all() == []
+    finally:
+        await close_container(container)  # the records' database
     assert files_under(workspace / "datasets") == []
     assert files_under(workspace / "models") == []

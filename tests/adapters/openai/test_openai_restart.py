@@ -1,14 +1,17 @@
-"""A fine-tuning job started before a restart is followed to the end after it, from the workspace."""
+"""A fine-tuning job started before a restart is followed to the end after it, from the workspace
+(its records in the workspace's database)."""
 
 import json
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from fake_openai import FakeOpenAI
 
 from trainerbot.adapters.console import Console
 from trainerbot.config import Settings
-from trainerbot.container import create_container
+from trainerbot.container import Container, close_container, create_container
 
 CHAT_JSONL = "\n".join(
     json.dumps(
@@ -23,7 +26,18 @@ CHAT_JSONL = "\n".join(
 )
 
 
-async def start_process(server: FakeOpenAI, workspace: Path) -> Console:
+@pytest.fixture
+async def processes() -> AsyncIterator[list[Container]]:
+    """The containers the test started, as processes: closed (their database) when it ends."""
+    started: list[Container] = []
+    yield started
+    while started:
+        await close_container(started.pop())
+
+
+async def start_process(
+    server: FakeOpenAI, workspace: Path, processes: list[Container]
+) -> tuple[Console, Container]:
     """What `trainerbot console` builds: a fresh container over the same workspace."""
     settings = Settings(
         workspace=workspace,
@@ -31,26 +45,30 @@ async def start_process(server: FakeOpenAI, workspace: Path) -> Console:
         openai_api_key="sk-test-secret",
         openai_poll_seconds=0.01,
     )
-    return Console(create_container(settings).use_cases())
+    container = create_container(settings)
+    processes.append(container)
+    return Console(container.use_cases()), container
 
 
 async def test_a_job_is_resumed_after_a_restart_from_what_the_workspace_recorded(
-    openai_server: FakeOpenAI, tmp_path: Path
+    openai_server: FakeOpenAI, tmp_path: Path, processes: list[Container]
 ) -> None:
     workspace = tmp_path / "ws"
-    console = await start_process(openai_server, workspace)
+    console, first = await start_process(openai_server, workspace, processes)
     started = await console.handle(f"!train ```\n{CHAT_JSONL}\n``` method=openai name=qa")
     job_id = re.search(r"Training job (job-\w+)", started)
     assert job_id is not None, started
+    await close_container(first)  # the process dies
 
-    record = json.loads((workspace / "records" / "jobs.jsonl").read_text().splitlines()[-1])
+    # A new one follows the job from the records alone.
+    console, again = await start_process(openai_server, workspace, processes)
+    [recorded] = await again.jobs().all()
     [remote_id] = openai_server.jobs
-    assert record["provider_job_id"] == remote_id
-    assert record["provider_files"], "the uploaded file ids are recorded"
-    assert all(file_id in openai_server.files for file_id in record["provider_files"])
+    assert recorded.id == job_id.group(1)
+    assert recorded.provider_job_id == remote_id
+    assert recorded.provider_files, "the uploaded file ids are recorded"
+    assert all(file_id in openai_server.files for file_id in recorded.provider_files)
 
-    # The process dies; a new one follows the job from the records alone.
-    console = await start_process(openai_server, workspace)
     replies = [await console.handle(f"!jobs {job_id.group(1)}") for _ in range(3)]
 
     assert "queued" in replies[0]

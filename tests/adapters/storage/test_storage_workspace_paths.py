@@ -152,3 +152,31 @@ def test_refusals_never_show_the_host_path(
 
     assert str(root) not in str(caught.value)
     assert str(outside) not in str(caught.value)
+
+
+async def test_an_excluded_file_is_never_listed_or_read_and_a_namesake_below_is(
+    root: Path,
+) -> None:
+    """The records' database at the top of the workspace holds every tenant's rows: excluded like
+    the tenants' folder. Only that file: one of the same name in a folder is the user's."""
+    sut = FilesystemWorkspace(root, excluded=("servers", "records.sqlite3", "records.sqlite3-wal"))
+    (root / "records.sqlite3").write_bytes(b"SQLite format 3\x00every tenant's rows")
+    (root / "records.sqlite3-wal").write_bytes(b"the write-ahead log")
+    (root / "datasets" / "records.sqlite3").write_bytes(b"a user's own file")
+    (root / "datasets" / "link.sqlite3").symlink_to(root / "records.sqlite3")
+
+    listed = [item.path for item in await sut.list_files("")]
+
+    assert listed == ["datasets/records.sqlite3"]
+    assert [item.path for item in await sut.list_files("datasets")] == listed
+    for path in (
+        "records.sqlite3",
+        "records.sqlite3-wal",
+        "./records.sqlite3",
+        "datasets/link.sqlite3",
+    ):
+        with pytest.raises(PathOutsideWorkspace):
+            await sut.read_file(path, max_bytes=1024)
+    assert (await sut.read_file("datasets/records.sqlite3", max_bytes=1024)).data == (
+        b"a user's own file"
+    )
