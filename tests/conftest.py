@@ -30,6 +30,7 @@ PATH_MARKS: dict[str, tuple[str, ...]] = {
     # Large tables of hostile input through every command and front end.
     "robustness/": ("slow",),
     "robustness/test_crash_durability.py": ("subprocess", "slow"),
+    "e2e/test_shards.py": ("subprocess", "slow", "discord"),
     "adapters/discord/": ("discord",),
     # Real models: MiniLM, llama.cpp, LoRA with torch, Sphinx and Whisper.
     "adapters/embeddings/": ("engine", "slow"),

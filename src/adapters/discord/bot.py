@@ -1,6 +1,7 @@
 """The Discord bot: discord.py's ``commands.Bot`` with the catalogue's commands (prefix and
-slash, ``commands.DiscordCommands``) and the chat cog, built from each tenant's use cases. ``build_bot`` is the way in; ``trainerbot.create_bot`` builds it from a
-container."""
+slash, ``commands.DiscordCommands``) and the chat cog, built from each tenant's use cases; or,
+sharded (``BotOptions.shard_count``), the same bot as discord.py's ``AutoShardedBot``.
+``build_bot`` is the way in; ``trainerbot.create_bot`` builds it from a container."""
 
 from __future__ import annotations
 
@@ -63,6 +64,10 @@ class TrainerBot(commands.Bot):
     - Once logged in, the slash commands are synced to Discord when they changed since the
       last sync, if ``options.commands_state`` is set (``sync.sync_if_changed``).
     - ``close()`` stops following jobs and leaves the voice channels before disconnecting.
+    - Sharded (``options.shard_count``; ``ShardedTrainerBot``), the bot runs ``options.shard_ids``
+      of the shards (all of them if empty): Discord sends it only those shards' servers (and the
+      direct messages, to shard 0's process). Other processes run the other shards on the same
+      records; the jobs' lease holder names this process's shards (``holder``).
     """
 
     def __init__(
@@ -80,6 +85,7 @@ class TrainerBot(commands.Bot):
             help_command=None,  # !help is ours, from the command catalogue
             allowed_mentions=discord.AllowedMentions.none(),
             case_insensitive=True,
+            **self._sharding(options),
         )
         self.options = options
         self.voice = voice
@@ -89,7 +95,7 @@ class TrainerBot(commands.Bot):
             DiscordJobs(self),
             scopes=scopes,
             tenants=tenants or tuple,
-            holder=process_holder(),
+            holder=holder(options),
             lease_seconds=options.job_lease_seconds,
         )
         self.catalogue = DiscordCommands(
@@ -97,6 +103,11 @@ class TrainerBot(commands.Bot):
         )
         # (A method named bot_check would be called only on a cog: the check is added here.)
         self.add_check(self._served)
+
+    @staticmethod
+    def _sharding(options: BotOptions) -> dict[str, Any]:
+        """discord.py's client options for sharding: none, unsharded."""
+        return {}
 
     async def _served(self, ctx: commands.Context[Any], /) -> bool:
         """A global check, for text and slash commands alike: a server the bot does not serve
@@ -164,6 +175,38 @@ class TrainerBot(commands.Bot):
             await self._on_close()
 
 
+class ShardedTrainerBot(TrainerBot, commands.AutoShardedBot):
+    """``TrainerBot`` as discord.py's sharded client (``commands.AutoShardedBot``): one gateway
+    connection per shard in ``options.shard_ids`` (every shard of ``options.shard_count`` if
+    empty), events from them all handled as one bot."""
+
+    @staticmethod
+    def _sharding(options: BotOptions) -> dict[str, Any]:
+        return {
+            "shard_count": options.shard_count,
+            "shard_ids": sorted(options.shard_ids) if options.shard_ids else None,
+        }
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        log.info(
+            "shard %d of %s connected; training jobs are followed here as %s",
+            shard_id,
+            self.shard_count,
+            self.jobs.holder,
+        )
+
+
+def holder(options: BotOptions) -> str:
+    """This process's name as a job lease holder: ``host:pid:random``, and its shards when
+    sharded (``host:pid:random:shards=0,1/4``), so that the leases and logs say which process
+    follows a job."""
+    name = process_holder()
+    if options.shard_count is None:
+        return name
+    ids = options.shard_ids or range(options.shard_count)
+    return f"{name}:shards={','.join(map(str, sorted(ids)))}/{options.shard_count}"
+
+
 class NotServed(commands.CheckFailure):
     """A command from a server the bot does not serve: not answered."""
 
@@ -181,7 +224,8 @@ def build_bot(
 
     ``scopes`` gives each tenant's use cases (``trainerbot.container.Tenants.scope``);
     ``tenants`` lists the tenants that have data, whose unfinished jobs are followed again;
-    ``on_close`` is awaited last when the bot closes."""
-    return TrainerBot(
-        scopes, options or BotOptions(), voice=voice, tenants=tenants, on_close=on_close
-    )
+    ``on_close`` is awaited last when the bot closes. With ``options.shard_count`` set it is a
+    ``ShardedTrainerBot`` (discord.py's ``AutoShardedBot``; dpytest drives only unsharded bots)."""
+    options = options or BotOptions()
+    kind = TrainerBot if options.shard_count is None else ShardedTrainerBot
+    return kind(scopes, options, voice=voice, tenants=tenants, on_close=on_close)

@@ -29,6 +29,10 @@ class BotOptions:
       never; the unfinished jobs are followed again once, at start.
     - ``job_lease_seconds``: how long a process's claim on a job it follows lasts unless renewed
       (it renews every third of it): how long a dead process's job waits to be taken over.
+    - ``shard_count`` / ``shard_ids``: set, the bot is discord.py's sharded client
+      (``AutoShardedBot``) running these of ``shard_count`` shards (empty: all of them), so that
+      several processes split the servers between them; each shard id is below
+      ``shard_count``. None (the default): one unsharded connection.
 
     The trainer role is each server's own (``!settings``; ``TRAINERBOT_TRAINER_ROLE`` is the
     default), decided in the core with the operators' ids.
@@ -44,3 +48,12 @@ class BotOptions:
     commands_state: Path | None = None
     job_scan_seconds: float | None = None
     job_lease_seconds: float = DEFAULT_LEASE_SECONDS
+    shard_count: int | None = None
+    shard_ids: frozenset[int] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if self.shard_count is None:
+            if self.shard_ids:
+                raise ValueError("shard_ids need a shard_count")
+        elif self.shard_count < 1 or any(not 0 <= i < self.shard_count for i in self.shard_ids):
+            raise ValueError("each shard id is below shard_count, which is at least 1")
