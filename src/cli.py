@@ -57,9 +57,11 @@ from trainerbot.container import (
     close_container,
     create_bot,
     create_container,
+    import_earlier_records_or_exit,
     tenant_workspace,
 )
-from trainerbot.core.errors import TrainerbotError
+from trainerbot.container.worker import run_worker
+from trainerbot.core.errors import CapabilityUnavailable, TrainerbotError
 from trainerbot.core.language import is_auto
 from trainerbot.core.limits import human_bytes
 from trainerbot.core.tenancy import Tenant
@@ -87,8 +89,11 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as error:
         # Name the setting and the problem, never the value (it may be a secret).
+        # A rule across settings (a model validator) has no place: its message names them.
         problems = "; ".join(
             f"TRAINERBOT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            if e["loc"]
+            else e["msg"].removeprefix("Value error, ")
             for e in error.errors(include_input=False, include_url=False)
         )
         raise SystemExit(f"trainerbot: invalid configuration — {problems}") from None
@@ -147,10 +152,11 @@ async def _one_command(settings: Settings, line: str, *, server: str | None = No
 
 async def _migrate(settings: Settings) -> int:
     """Import every tenant's JSON Lines records into the database; one line says what."""
-    if settings.database_url is None or settings.storage != "filesystem":
+    if settings.records_adapter != "sql":
         print(
-            "trainerbot: migrate imports the workspace's records into a database: set "
-            "TRAINERBOT_DATABASE_URL (and keep TRAINERBOT_STORAGE=filesystem).",
+            "trainerbot: migrate imports the workspace's records into a database: keep "
+            "TRAINERBOT_STORAGE=filesystem and TRAINERBOT_RECORDS=sqlite (the workspace's file), "
+            "or set TRAINERBOT_DATABASE_URL.",
             file=sys.stderr,
         )
         return EXIT_CONFIG
@@ -179,6 +185,19 @@ async def _migrate(settings: Settings) -> int:
         f"{db.url.render_as_string(hide_password=True)}"
         f"{': ' + kinds if kinds else ''}{skipped}."
     )
+    return 0
+
+
+async def _worker(settings: Settings, name: str | None, concurrency: int) -> int:
+    """Take training jobs from the queue until stopped (SIGINT, SIGTERM)."""
+    container = create_container(settings)
+    try:
+        await run_worker(container, name=name, concurrency=concurrency)
+    except TrainerbotError as error:
+        print(f"trainerbot: {error}", file=sys.stderr)
+        return EXIT_CONFIG if isinstance(error, CapabilityUnavailable) else 1
+    finally:
+        await close_container(container)
     return 0
 
 
@@ -362,6 +381,19 @@ def _records_line(settings: Settings) -> str:
     return "JSON Lines files (each tenant's records/)"
 
 
+def _training_line(settings: Settings) -> str:
+    if settings.training_adapter == "queue":
+        return "fewshot, local and lora queued for `trainerbot worker` (in the records' database)"
+    return "in this process"
+
+
+def _shards_line(settings: Settings) -> str:
+    if settings.shard_count is None:
+        return "unsharded"
+    ids = ", ".join(map(str, sorted(settings.shard_ids))) or "all"
+    return f"{settings.shard_count} in all; this process runs {ids}"
+
+
 def doctor(settings: Settings) -> list[str]:
     """What is configured and what works — secrets shown only as set / not set."""
 
@@ -400,6 +432,8 @@ def doctor(settings: Settings) -> list[str]:
         f"  workspace            {workspace} ({'writable' if writable else 'NOT writable'})",
         f"  storage              {settings.storage}",
         f"  records              {_records_line(settings)}",
+        f"  training             {_training_line(settings)}",
+        f"  discord shards       {_shards_line(settings)}",
         "engines:",
         f"  ffmpeg               {ffmpeg if ffmpeg and os.path.exists(ffmpeg) else 'not found'}",
         f"  chat model           {status(container.chat_model())}",
@@ -469,6 +503,18 @@ def _parser() -> argparse.ArgumentParser:
         help="import the workspace's JSON Lines records (every tenant's) into the database of "
         "TRAINERBOT_DATABASE_URL; running it again changes nothing",
     )
+    worker = sub.add_parser(
+        "worker",
+        help="train the jobs the bots queue (needs TRAINERBOT_DATABASE_URL and the bots' "
+        "workspace folder)",
+    )
+    worker.add_argument("--name", help="how jobs and logs name this worker (default host:pid)")
+    worker.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=1,
+        help="how many jobs to train at once (default 1: training fills a machine)",
+    )
     return parser
 
 
@@ -484,6 +530,10 @@ def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     settings = _settings()
     _configure_logging(settings.log_level)
+    if args.command in (None, "run", "console", "train", "test", "jobs", "worker"):
+        # Before anything reads the records (and before the bot adopts a workspace from before
+        # tenants): an earlier release's JSON Lines records, imported once.
+        import_earlier_records_or_exit(settings)
     if args.command == "doctor":
         if settings.log_level != "DEBUG":
             # The report says what failed; the adapters' warnings would only repeat it.
@@ -500,6 +550,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _adopt(settings, args.server)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command == "worker":
+        return asyncio.run(_worker(settings, args.name, args.concurrency))
     if args.command in ("train", "test", "jobs"):
         line = f"{settings.command_prefix}{args.command} {shlex.join(args.args)}"
         return asyncio.run(_one_command(settings, line, server=args.server))

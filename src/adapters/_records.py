@@ -14,6 +14,7 @@ stores skip such records with a warning.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -32,6 +33,7 @@ from trainerbot.core.entities import (
     TenantSettings,
     TrainedModel,
     TrainingJob,
+    TrainingSpec,
 )
 
 VERSION = 1
@@ -45,6 +47,7 @@ MODEL = "model"
 ACTIVATE = "activate"
 SETTINGS = "settings"
 DATASET = "dataset"
+SPEC = "training_spec"
 
 Record = dict[str, Any]
 Entity = Interaction | Correction | Feedback | TrainingJob | TrainedModel
@@ -422,6 +425,64 @@ def dataset_from_records(records: Iterable[Mapping[str, Any]]) -> Dataset:
         examples=examples,
         source=_str(header, "source"),
         hold_out_corrections=header.get("hold_out_corrections") is True,
+    )
+
+
+# --- training specs (what a queued job carries to a worker) -----------------------------------
+
+
+def _dataset_value(dataset: Dataset) -> Record:
+    return {
+        "records": dataset_to_records(dataset),
+        "label_set": None if dataset.label_set is None else list(dataset.label_set),
+    }
+
+
+def _dataset_of(value: object) -> Dataset:
+    if not isinstance(value, Mapping) or not isinstance(value.get("records"), list):
+        raise RecordError("a dataset must be an object with its records")
+    dataset = dataset_from_records(value["records"])
+    labels = value.get("label_set")
+    if labels is None:
+        return dataset
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise RecordError("field 'label_set' must be a list of strings")
+    return replace(dataset, label_set=tuple(labels))
+
+
+def spec_to_record(spec: TrainingSpec) -> Record:
+    """A training spec as JSON-ready values: its datasets (with a split's label set), options."""
+    return {
+        **_header(SPEC),
+        "dataset": _dataset_value(spec.dataset),
+        "validation": None if spec.validation is None else _dataset_value(spec.validation),
+        "base_model": spec.base_model,
+        "suffix": spec.suffix,
+        "seed": spec.seed,
+        "metadata": dict(spec.metadata),
+        "system_prompt": spec.system_prompt,
+    }
+
+
+def spec_from_record(record: Mapping[str, Any]) -> TrainingSpec:
+    check_header(record, SPEC)
+    metadata = record.get("metadata") or {}
+    if not isinstance(metadata, Mapping) or not all(
+        isinstance(value, str) for value in metadata.values()
+    ):
+        raise RecordError("field 'metadata' must map names to strings")
+    seed = record.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise RecordError("field 'seed' must be a whole number")
+    validation = record.get("validation")
+    return TrainingSpec(
+        dataset=_dataset_of(record.get("dataset")),
+        validation=None if validation is None else _dataset_of(validation),
+        base_model=_opt_str(record, "base_model"),
+        suffix=_opt_str(record, "suffix"),
+        seed=seed,
+        metadata=dict(metadata),
+        system_prompt=_opt_str(record, "system_prompt"),
     )
 
 

@@ -90,7 +90,9 @@ def create_bot(container: Container | None = None) -> TrainerBot:
         max_audio_bytes=settings.max_audio_bytes,
         language=settings.language,
         # Processes sharing a database take over each other's jobs when one dies.
-        job_scan_seconds=JOB_SCAN_SECONDS if settings.records_adapter == "sql" else None,
+        job_scan_seconds=JOB_SCAN_SECONDS if settings.database_kind == "postgresql" else None,
+        shard_count=settings.shard_count,
+        shard_ids=settings.shard_ids,
     )
     return build_bot(
         tenants.scope,
@@ -105,5 +107,8 @@ async def close_container(container: Container) -> None:
     """Release what the container opened that outlives a request: the records' database
     connections (whose driver threads would otherwise keep the process alive)."""
     settings: Settings = container.settings()
+    queue = container.training_queue() if settings.database_kind == "postgresql" else None
+    if queue is not None:
+        await queue.close()
     if settings.records_adapter == "sql":
         await container.database().close()

@@ -10,6 +10,9 @@ Rules:
   trainers are its own, over its own models/ folder.
 - One lora training process runs on this machine at a time, whichever tenant asked
   (``lora_gate``, shared); the OpenAI trainer is shared too.
+- With the records in PostgreSQL (``Settings.training_adapter`` "queue"), ``trainers`` hands the
+  fewshot, local and lora jobs to training workers (``trainerbot worker``) through the queue
+  (``training_queue``, shared); ``local_trainers`` are the ones a worker trains with.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import asyncio
 import dataclasses
 import functools
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from dependency_injector import providers
@@ -30,12 +34,17 @@ from trainerbot.adapters.learning import (
 )
 from trainerbot.adapters.llama import default_weights
 from trainerbot.adapters.openai import OpenAIModelTrainer
+from trainerbot.adapters.queue import QueuedModelTrainer, TrainingQueue
 from trainerbot.adapters.unavailable import UnavailableModelTrainer
 from trainerbot.config import Settings
+from trainerbot.ports import JobStore, ModelTrainer
 
 from .configured import Configured, settings
 from .models import NO_OPENAI_SETTINGS, LanguageModels
 from .storage import MODELS_FOLDER, Storage
+
+# The trainers whose jobs go to training workers when there is a queue.
+QUEUED_TRAINERS = frozenset({"fewshot", "local", "lora"})
 
 
 def _lora_work_root(settings: Settings) -> Path:
@@ -57,6 +66,19 @@ def _lora_settings(settings: Settings) -> LoraSettings:
     names = {f"lora_{field.name}" for field in dataclasses.fields(LoraSettings)}
     chosen = settings.model_dump(include=names)
     return LoraSettings(**{name.removeprefix("lora_"): value for name, value in chosen.items()})
+
+
+def _through_queue(
+    trainers: Mapping[str, ModelTrainer], queue: TrainingQueue, jobs: JobStore, tenant: str
+) -> dict[str, ModelTrainer]:
+    """``trainers``, the ones that train on this machine's CPU or GPU (``QUEUED_TRAINERS``)
+    handing their jobs to training workers; OpenAI's jobs run at OpenAI whoever starts them."""
+    return {
+        name: QueuedModelTrainer(trainer, queue=queue, jobs=jobs, tenant=tenant)
+        if name in QUEUED_TRAINERS
+        else trainer
+        for name, trainer in trainers.items()
+    }
 
 
 class Learning(Configured):
@@ -82,7 +104,8 @@ class Learning(Configured):
         base_model=LanguageModels.default_model,
         embeddings=LanguageModels.embeddings,
     )
-    trainers = providers.Dict(
+    # The trainers as this process trains.
+    local_trainers = providers.Dict(
         fewshot=fewshot_trainer,
         local=providers.Singleton(
             LocalModelTrainer,
@@ -103,4 +126,23 @@ class Learning(Configured):
             gate=lora_gate,
         ),
         openai=openai_trainer,
+    )
+    # The training queue on the records' PostgreSQL database (shared by every tenant); None
+    # without PostgreSQL.
+    training_queue = providers.Selector(
+        settings.provided.database_kind,
+        postgresql=providers.Singleton(
+            TrainingQueue, settings.provided.database_url_value, pool_size=4
+        ),
+        sqlite=providers.Object(None),
+        none=providers.Object(None),
+    )
+    # What ``!train`` uses: the trainers here, or (``Settings.training_adapter``) the same ones
+    # through the queue, for training workers.
+    trainers = providers.Selector(
+        settings.provided.training_adapter,
+        here=local_trainers,
+        queue=providers.Callable(
+            _through_queue, local_trainers, training_queue, Storage.jobs, Storage.tenant
+        ),
     )

@@ -38,6 +38,7 @@ from trainerbot.core.rate_limit import RateLimit
 from trainerbot.core.record_correction import RecordCorrection
 from trainerbot.core.record_feedback import RecordFeedback
 from trainerbot.core.refresh_job import RefreshJob
+from trainerbot.core.run_training import RunTrainingJob
 from trainerbot.core.select_dataset import SelectDataset
 from trainerbot.core.show_instructions import ShowInstructions
 from trainerbot.core.speak_reply import SpeakReply
@@ -185,6 +186,14 @@ class Application(Configured):
     # Which process follows each job and posts its outcome (JobWatch).
     lease_job = providers.Singleton(LeaseJob, leases=Storage.job_leases)
     cancel_job = providers.Singleton(CancelJob, trainers=Learning.trainers, jobs=Storage.jobs)
+    # What a training worker does with a queued job: train it with the trainers of this process.
+    run_training = providers.Singleton(
+        RunTrainingJob,
+        trainers=Learning.local_trainers,
+        jobs=Storage.jobs,
+        models=Storage.models,
+        poll_seconds=settings.provided.job_poll_seconds,
+    )
     list_models = providers.Singleton(
         ListModels, models=Storage.models, default_model=LanguageModels.default_model
     )

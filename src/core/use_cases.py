@@ -20,6 +20,7 @@ from .manage_settings import IdentifyMember, ManageSettings
 from .record_correction import RecordCorrection
 from .record_feedback import RecordFeedback
 from .refresh_job import RefreshJob
+from .run_training import RunTrainingJob
 from .select_dataset import SelectDataset
 from .show_instructions import ShowInstructions
 from .speak_reply import SpeakReply
@@ -50,6 +51,7 @@ class UseCases:
     refresh_job: RefreshJob
     follow_job: FollowJob
     lease_job: LeaseJob
+    run_training: RunTrainingJob
     cancel_job: CancelJob
     list_models: ListModels
     use_model: UseModel
