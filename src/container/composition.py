@@ -90,7 +90,7 @@ def create_bot(container: Container | None = None) -> TrainerBot:
         max_audio_bytes=settings.max_audio_bytes,
         language=settings.language,
         # Processes sharing a database take over each other's jobs when one dies.
-        job_scan_seconds=JOB_SCAN_SECONDS if settings.database_kind == "postgresql" else None,
+        job_scan_seconds=JOB_SCAN_SECONDS if _shares_records(settings) else None,
         shard_count=settings.shard_count,
         shard_ids=settings.shard_ids,
     )
@@ -100,6 +100,14 @@ def create_bot(container: Container | None = None) -> TrainerBot:
         voice=voice if isinstance(voice, DiscordVoice) else None,
         tenants=tenants.with_jobs,
         on_close=lambda: close_container(container),
+    )
+
+
+def _shares_records(settings: Settings) -> bool:
+    """Whether other bot processes may follow this one's jobs: the records in PostgreSQL, or
+    shards split between processes (on one machine's SQLite file)."""
+    return settings.database_kind == "postgresql" or (
+        settings.shard_count is not None and settings.records_adapter == "sql"
     )
 
 

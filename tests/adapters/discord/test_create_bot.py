@@ -125,6 +125,26 @@ def test_the_bot_from_sharded_settings_is_sharded() -> None:
     assert (bot.shard_count, bot.shard_ids) == (2, [1])
 
 
+@pytest.mark.parametrize(
+    ("records", "scans"),
+    [
+        ({}, False),  # the workspace's SQLite file, one process
+        ({"shard_count": 2, "shard_ids": frozenset({0})}, True),  # shards share the file
+        ({"database_url": "postgresql://ada@127.0.0.1:1/records"}, True),
+        ({"records": "jsonl"}, False),
+    ],
+)
+async def test_a_bot_looks_for_abandoned_jobs_only_where_other_processes_share_its_records(
+    tmp_path: Path, records: dict[str, Any], scans: bool
+) -> None:
+    container = trainerbot.create_container(Settings(workspace=tmp_path, **records))
+    try:
+        bot = trainerbot.create_bot(container)
+        assert (bot.options.job_scan_seconds is not None) is scans
+    finally:
+        await trainerbot.close_container(container)
+
+
 @pytest.fixture
 async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
     fake = FakeDiscord()
