@@ -46,11 +46,10 @@ from trainerbot.adapters.embeddings import MiniLMEmbeddings
 from trainerbot.adapters.learning import LoraModelTrainer, finetune_installed
 from trainerbot.adapters.learning.lora import NOT_INSTALLED as LORA_NOT_INSTALLED
 from trainerbot.adapters.openai import ModelCheck, check_models, make_client, service_name
-from trainerbot.adapters.storage.tenants import known_tenants, tenant_usage
+from trainerbot.adapters.storage.tenants import tenant_usage
 from trainerbot.adapters.unavailable import Unavailable
 from trainerbot.config import Settings
 from trainerbot.container import (
-    RECORDS_FOLDER,
     TENANTS_FOLDER,
     Container,
     Tenants,
@@ -60,6 +59,7 @@ from trainerbot.container import (
     import_earlier_records_or_exit,
     tenant_workspace,
 )
+from trainerbot.container.records import record_sources
 from trainerbot.container.worker import run_worker
 from trainerbot.core.errors import CapabilityUnavailable, TrainerbotError
 from trainerbot.core.language import is_auto
@@ -162,14 +162,10 @@ async def _migrate(settings: Settings) -> int:
         return EXIT_CONFIG
     db = sql.Database(settings.database_url_value)
     imported, workspaces = sql.Imported(), 0
-    sources = [(sql.WORKSPACE_TENANT, settings.workspace / RECORDS_FOLDER)]
-    sources += [
-        (tenant.key, tenant_workspace(settings, tenant) / RECORDS_FOLDER)
-        for tenant in known_tenants(settings.workspace / TENANTS_FOLDER)
-    ]
     try:
         await db.migrate()
-        for key, folder in sources:
+        # Each folder as the start's own import owns it (the one server's, or each tenant's).
+        for key, folder in record_sources(settings):
             if folder.is_dir():
                 imported.add(await sql.import_records(db, key, folder))
                 workspaces += 1
@@ -178,13 +174,7 @@ async def _migrate(settings: Settings) -> int:
         return 1
     finally:
         await db.close()
-    kinds = ", ".join(f"{count:,} {kind}" for kind, count in sorted(imported.counts.items()))
-    skipped = f"; {imported.skipped:,} unreadable lines skipped" if imported.skipped else ""
-    print(
-        f"Imported {imported.total:,} records from {workspaces} workspace(s) into "
-        f"{db.url.render_as_string(hide_password=True)}"
-        f"{': ' + kinds if kinds else ''}{skipped}."
-    )
+    print(sql.import_report(imported, workspaces, db))
     return 0
 
 
