@@ -247,22 +247,12 @@ class Settings(BaseSettings):
     @field_validator("discord_channels", "discord_guilds", "owner_ids", mode="before")
     @classmethod
     def _discord_ids(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        ids = [part.strip() for part in value.split(",") if part.strip()]
-        if not all(part.isdigit() and len(part) <= 20 for part in ids):
-            raise ValueError("Discord ids are numbers, separated by commas")
-        return frozenset(int(part) for part in ids)
+        return _numbers(value, 20, "Discord ids are numbers, separated by commas")
 
     @field_validator("shard_ids", mode="before")
     @classmethod
     def _shard_ids(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        ids = [part.strip() for part in value.split(",") if part.strip()]
-        if not all(part.isdigit() and len(part) <= 6 for part in ids):
-            raise ValueError("shard ids are numbers from 0, separated by commas")
-        return frozenset(int(part) for part in ids)
+        return _numbers(value, 6, "shard ids are numbers from 0, separated by commas")
 
     @field_validator("shard_ids")
     @classmethod
@@ -471,6 +461,17 @@ class Settings(BaseSettings):
             max_spoken_chars=self.max_spoken_chars,
             max_test_examples=self.max_test_examples,
         )
+
+
+def _numbers(value: object, digits: int, problem: str) -> object:
+    """A comma-separated list of numbers of at most ``digits`` digits, as a set (``problem`` is
+    the error); anything but text is left to the field's type."""
+    if not isinstance(value, str):
+        return value
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if not all(part.isdigit() and len(part) <= digits for part in parts):
+        raise ValueError(problem)
+    return frozenset(int(part) for part in parts)
 
 
 # The databases trainerbot stores records in, as users write their URLs (with or without the

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from trainerbot.adapters import sql
 from trainerbot.adapters.queue import QueuedTraining, TrainingWorker
 from trainerbot.config import Settings
-from trainerbot.core.errors import CapabilityUnavailable, InvalidArgument
+from trainerbot.core.errors import CapabilityUnavailable
 from trainerbot.core.run_training import RunTrainingJob, RunTrainingRequest
 from trainerbot.core.tenancy import Tenant
 from trainerbot.core.text import command_prefix
@@ -78,11 +78,8 @@ def _run_training_of(
         if key == sql.WORKSPACE_TENANT:
             use_case: RunTrainingJob = container.run_training()
             return use_case
-        try:
-            tenant = Tenant.parse(key)
-        except InvalidArgument:
-            tenant = None
-        if tenant is None or tenant.key != key:
+        tenant = Tenant.from_key(key)
+        if tenant is None:
             log.error("a queued job names %r, which is no tenant: skipped", key[:80])
             return None
         return tenants.use_cases(tenant).run_training

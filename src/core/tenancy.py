@@ -67,6 +67,16 @@ class Tenant:
             return cls.direct(value.removeprefix(DIRECT_PREFIX))
         return cls.server(value)
 
+    @classmethod
+    def from_key(cls, key: str) -> Tenant | None:
+        """The tenant whose key is exactly ``key`` (a folder's name, a queued job's tenant);
+        None for anything else — "0123" is not server 123's key."""
+        try:
+            tenant = cls.parse(key)
+        except InvalidArgument:
+            return None
+        return tenant if tenant.key == key else None
+
     @property
     def is_server(self) -> bool:
         return self.kind is TenantKind.SERVER

@@ -309,3 +309,20 @@ def test_threads_churning_many_tenants_never_exceed_the_limit_nor_build_a_held_t
     assert errors == []
     assert builder.builds.count(server(999)) == 1
     assert sut.loaded <= 3 + 1  # the registry's three, and the one held here
+
+
+@pytest.mark.parametrize(
+    ("key", "tenant"),
+    [
+        ("123456789012345678", Tenant.server(123456789012345678)),
+        ("dm-42", Tenant.direct(42)),
+        ("console", Tenant.console()),
+        ("0123", None),  # would read as server 123: not that tenant's key
+        (" 42", None),
+        ("dm-0", None),
+        ("workspace", None),
+        ("../etc", None),
+    ],
+)
+def test_a_key_names_exactly_one_tenant_or_none(key: str, tenant: Tenant | None) -> None:
+    assert Tenant.from_key(key) == tenant

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trainerbot.adapters._fsutil import fsync_dir
-from trainerbot.core.errors import InvalidArgument, TrainerbotError
+from trainerbot.core.errors import TrainerbotError
 from trainerbot.core.limits import human_bytes
 from trainerbot.core.tenancy import Tenant
 from trainerbot.core.text import plural
@@ -58,11 +58,8 @@ def known_tenants(tenants_root: Path) -> list[Tenant]:
     for entry in entries:
         if not entry.is_dir(follow_symlinks=False):
             continue
-        try:
-            tenant = Tenant.parse(entry.name)
-        except InvalidArgument:
-            tenant = None
-        if tenant is None or tenant.key != entry.name:  # "0123" would be read as tenant 123
+        tenant = Tenant.from_key(entry.name)
+        if tenant is None:
             log.info("ignoring %s in the tenants' folder: not a tenant's name", entry.name)
             continue
         found.append(tenant)
